@@ -1,0 +1,324 @@
+/*
+ * main.c -- the wxauth worker process.
+ *
+ *	wxauth			serve FastCGI on fd 0 (as spawn-fcgi starts it)
+ *	wxauth migrate DIR	apply pending migrations, then exit
+ *
+ * A worker serves WXAUTH_THREADS requests at once, each thread with its own
+ * FCGX_Request and WeChat client, all sharing one small PostgreSQL pool:
+ * a thread waiting on WeChat's round trip holds no other request up.
+ *
+ * Signals: SIGTERM, SIGINT, SIGHUP and SIGUSR1 stop the worker gracefully:
+ * no new request is accepted, requests in flight finish (for at most
+ * STOP_GRACE_S), then the process exits 0.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "migrate.h"
+#include "wxauth.h"
+
+#define STOP_GRACE_S	10		/* most time in-flight requests get */
+#define THREAD_STACK	(512 * 1024)
+#define REPLY_MAX	(2 * 1024 * 1024)
+#define WAKE_SIGNAL	SIGUSR2		/* interrupts a thread blocked in accept */
+
+struct worker {
+	pthread_t		 tid;
+	FCGX_Request		 fr;
+	struct wx		*wx;
+	volatile sig_atomic_t	 in_accept;
+	volatile sig_atomic_t	 done;
+};
+
+static volatile sig_atomic_t	 stopping;
+static struct app		 app;
+static struct wx_conf		 wxconf;
+
+static const char *
+env_get(const char *name, void *arg)
+{
+	(void)arg;
+	return getenv(name);
+}
+
+static const char *
+fcgi_get(const char *name, void *arg)
+{
+	return FCGX_GetParam(name, (FCGX_ParamArray)arg);
+}
+
+/* Read the body into b; -1 if it is longer than b->max. */
+static int
+read_body(void *arg, struct buf *b)
+{
+	FCGX_Request	*fr = arg;
+	char		 chunk[8192];
+	int		 n;
+
+	while ((n = FCGX_GetStr(chunk, sizeof(chunk), fr->in)) > 0)
+		if (buf_add(b, chunk, (size_t)n) == -1)
+			return -1;
+	return 0;
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* One request: model, dispatch, render, write, log, free. */
+static void
+serve(struct worker *w)
+{
+	struct timespec	 t0;
+	struct req	 rq;
+	struct reply	 rp;
+	struct buf	 out;
+	const char	*route;
+	char		 uid[24];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	req_init(&rq, fcgi_get, w->fr.envp);
+	reply_init(&rp);
+	buf_init(&out, REPLY_MAX);
+	dispatch(&app, w->wx, &rq, &rp, read_body, &w->fr, &route);
+	if (reply_render(&rp, rq.rid, &out) == -1)
+		log_msg(LOG_ERROR, rq.rid, "reply over %d bytes", REPLY_MAX);
+	if (FCGX_PutStr(out.p, (int)out.len, w->fr.out) != (int)out.len)
+		log_msg(LOG_INFO, rq.rid, "client went away");
+	if (rp.uid > 0)
+		snprintf(uid, sizeof(uid), "%lld", rp.uid);
+	else
+		memcpy(uid, "-", 2);
+	log_msg(LOG_INFO, rq.rid, "access method=%s route=%s status=%d "
+	    "error=%s dur_ms=%.1f uid=%s",
+	    rq.method == METHOD_GET ? "GET" : rq.method == METHOD_POST ?
+	    "POST" : "other", route, err_info(rp.er)->status,
+	    rp.er == ERR_OK ? "-" : err_info(rp.er)->slug, elapsed_ms(&t0), uid);
+	buf_free(&out);
+	reply_free(&rp);
+	req_free(&rq);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	sigset_t	 ss;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+	while (!stopping) {
+		w->in_accept = 1;
+		if (stopping || FCGX_Accept_r(&w->fr) < 0) {
+			w->in_accept = 0;
+			break;
+		}
+		w->in_accept = 0;
+		serve(w);
+		FCGX_Finish_r(&w->fr);
+	}
+	FCGX_Finish_r(&w->fr);
+	w->done = 1;
+	return NULL;
+}
+
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
+/* Stop accepting, let requests in flight finish, join the threads. */
+static void
+stop_workers(struct worker *ws, long n)
+{
+	time_t		 deadline = time(NULL) + STOP_GRACE_S;
+	struct timespec	 tick = { 0, 20 * 1000 * 1000 };
+	long		 i, left;
+
+	stopping = 1;
+	FCGX_ShutdownPending();
+	for (;;) {
+		for (i = 0, left = 0; i < n; i++) {
+			if (ws[i].done)
+				continue;
+			left++;
+			if (ws[i].in_accept)
+				pthread_kill(ws[i].tid, WAKE_SIGNAL);
+		}
+		if (left == 0)
+			break;
+		if (time(NULL) >= deadline) {
+			log_msg(LOG_WARN, NULL, "stop: %ld requests still "
+			    "running after %d s, exiting", left, STOP_GRACE_S);
+			_exit(0);
+		}
+		nanosleep(&tick, NULL);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(ws[i].tid, NULL);
+}
+
+/* Make sure fds 1 and 2 are open, so that no socket becomes stderr. */
+static void
+sane_fds(void)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+cmd_migrate(const char *dir)
+{
+	struct config	 cfg;
+	struct db	*db;
+	char		 msg[256];
+	int		 applied;
+	enum err	 er;
+
+	if (config_load(&cfg, CONFIG_MIGRATE, env_get, NULL, msg,
+	    sizeof(msg)) == -1) {
+		fprintf(stderr, "wxauth migrate: %s\n", msg);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	if ((db = db_open(cfg.database_url, 1, 5000)) == NULL)
+		abort();
+	er = migrate_run(db, dir, &applied, msg, sizeof(msg));
+	if (er != ERR_OK)
+		fprintf(stderr, "wxauth migrate: %s\n", msg);
+	else
+		fprintf(stderr, "wxauth migrate: %d applied, schema up to "
+		    "date\n", applied);
+	db_close(db);
+	config_free(&cfg);
+	return er == ERR_OK ? 0 : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config		 cfg;
+	struct worker		*ws;
+	struct sigaction	 sa;
+	pthread_attr_t		 ta;
+	sigset_t		 ss;
+	char			 msg[512];
+	uint8_t			 probe[8];
+	long			 i;
+	int			 sig;
+
+	sane_fds();
+	if (argc == 3 && strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n");
+		return 2;
+	}
+	if (config_load(&cfg, CONFIG_WORKER, env_get, NULL, msg,
+	    sizeof(msg)) == -1) {
+		fprintf(stderr, "wxauth: configuration: %s\n", msg);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	if (crypto_random(probe, sizeof(probe)) == -1) {
+		fprintf(stderr, "wxauth: the kernel's random generator is "
+		    "unavailable\n");
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "wxauth: curl_global_init failed\n");
+		return 1;
+	}
+	if (FCGX_Init() != 0 || FCGX_IsCGI()) {
+		fprintf(stderr, "wxauth: fd 0 is not a FastCGI socket; start "
+		    "me with spawn-fcgi (see README)\n");
+		return 2;
+	}
+
+	/* Signals: handled by this thread alone, with sigwait(). */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_wake;	/* no SA_RESTART: accept() fails EINTR */
+	sigaction(WAKE_SIGNAL, &sa, NULL);
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigaddset(&ss, SIGUSR1);
+	sigaddset(&ss, WAKE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &ss, NULL);
+
+	app.cfg = &cfg;
+	if ((app.db = db_open(cfg.database_url, (size_t)cfg.db_pool,
+	    cfg.db_wait_ms)) == NULL)
+		abort();
+	wxconf.base = cfg.wx_api_base;
+	wxconf.appid = cfg.wx_appid;
+	wxconf.secret = cfg.wx_secret;
+	wxconf.ca_file = cfg.wx_ca_file;
+	wxconf.timeout_ms = cfg.wx_timeout_ms;
+	wxconf.allow_http = cfg.wx_allow_http;
+
+	if ((ws = calloc((size_t)cfg.threads, sizeof(*ws))) == NULL)
+		abort();
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, THREAD_STACK);
+	for (i = 0; i < cfg.threads; i++) {
+		if ((ws[i].wx = wx_new(&wxconf)) == NULL ||
+		    FCGX_InitRequest(&ws[i].fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+		    pthread_create(&ws[i].tid, &ta, worker_main, &ws[i]) != 0) {
+			log_msg(LOG_ERROR, NULL, "cannot start thread %ld", i);
+			return 1;
+		}
+	}
+	pthread_attr_destroy(&ta);
+	log_msg(LOG_INFO, NULL, "worker ready: %ld threads, %ld database "
+	    "connections, WeChat at %s%s", cfg.threads, cfg.db_pool,
+	    cfg.wx_api_base, cfg.wx_ca_file != NULL ? " (own CA file)" : "");
+
+	sigdelset(&ss, WAKE_SIGNAL);
+	for (;;) {
+		if (sigwait(&ss, &sig) != 0)
+			continue;
+		log_msg(LOG_INFO, NULL, "signal %d: finishing requests in "
+		    "flight, then exiting", sig);
+		break;
+	}
+	stop_workers(ws, cfg.threads);
+	for (i = 0; i < cfg.threads; i++)
+		wx_free(ws[i].wx);
+	free(ws);
+	db_close(app.db);
+	curl_global_cleanup();
+	config_free(&cfg);
+	log_msg(LOG_INFO, NULL, "worker stopped");
+	return 0;
+}

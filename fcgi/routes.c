@@ -1,0 +1,102 @@
+/*
+ * routes.c -- the route table with each endpoint's declared parameters, and
+ * the dispatcher that applies them in the contract's order: path (404),
+ * method (405, before any authentication), body size (413), parameters
+ * (400), then the handler.
+ */
+#include <string.h>
+
+#include "wxauth.h"
+
+static const struct pspec login_spec[] = {
+	{ "code", PT_ASCII, 1, 128, P_REQUIRED },
+};
+
+static const struct pspec check_session_spec[] = {
+	{ "remote", PT_BOOL, 0, 1, 0 },
+};
+
+#define SPEC(s)	s, sizeof(s) / sizeof(s[0])
+
+static const struct route routes[] = {
+	{ "/healthz", METHOD_GET, 0, NULL, 0, h_healthz },
+	{ "/api/user/auth_login", METHOD_GET | METHOD_POST, BODY_MAX,
+	    SPEC(login_spec), h_auth_login },
+	{ "/api/user/info", METHOD_GET, 0, NULL, 0, h_user_info },
+	{ "/api/user/check_session", METHOD_GET, 0,
+	    SPEC(check_session_spec), h_check_session },
+	{ "/api/user/logout", METHOD_POST, BODY_MAX, NULL, 0, h_logout },
+};
+
+static const struct route *
+route_find(const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+void
+dispatch(const struct app *app, struct wx *wx, struct req *rq,
+    struct reply *rp, body_reader rd, void *rdarg, const char **route_name)
+{
+	const struct route	*rt;
+	struct params		 pa;
+	struct ctx		 ctx;
+	size_t			 max;
+	enum err		 er;
+
+	*route_name = "-";
+	if ((rt = route_find(rq->path)) == NULL) {
+		reply_err(rp, ERR_NOT_FOUND, NULL);
+		return;
+	}
+	*route_name = rt->path;
+	if (!(rt->methods & rq->method)) {
+		reply_err(rp, ERR_METHOD_NOT_ALLOWED, NULL);
+		rp->allow = rt->methods;
+		return;
+	}
+	/* Routes without a body take none; a stray one must still be small. */
+	max = rt->body_max > 0 ? rt->body_max : BODY_MAX;
+	if (rq->content_length == -2) {
+		reply_err(rp, ERR_BAD_REQUEST, "Content-Length 无效");
+		return;
+	}
+	if (rq->content_length > (long)max) {
+		reply_err(rp, ERR_PAYLOAD_TOO_LARGE, NULL);
+		return;
+	}
+	rq->body.max = max;
+	if (rq->content_length != 0 && rd(rdarg, &rq->body) == -1) {
+		reply_err(rp, ERR_PAYLOAD_TOO_LARGE, NULL);
+		return;
+	}
+	if (rt->nspec > 0) {
+		if ((er = params_parse(rt->spec, rt->nspec, rq->query,
+		    params_body_type(rq->content_type), rq->body.p, rq->body.len,
+		    &pa, rp->msg, sizeof(rp->msg))) != ERR_OK) {
+			rp->er = er;
+			return;
+		}
+	} else
+		memset(&pa, 0, sizeof(pa));
+	ctx.app = app;
+	ctx.wx = wx;
+	ctx.rq = rq;
+	ctx.pa = &pa;
+	ctx.rp = rp;
+	er = rt->fn(&ctx);
+	if (er != ERR_OK) {
+		/* Keep the handler's message only when it set the outcome too. */
+		if (rp->er != er)
+			rp->msg[0] = '\0';
+		rp->er = er;
+		json_object_put(rp->res);
+		rp->res = NULL;
+	}
+	params_free(&pa);
+}

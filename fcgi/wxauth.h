@@ -1,0 +1,61 @@
+/*
+ * wxauth.h -- what the parts of the worker program share: the application
+ * (configuration and database pool, one per process), the per-request
+ * context handlers receive, and the route table.
+ */
+#ifndef WXAUTH_FCGI_H
+#define WXAUTH_FCGI_H
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "params.h"
+#include "req.h"
+#include "resp.h"
+#include "wx.h"
+
+struct app {
+	const struct config	*cfg;
+	struct db		*db;
+};
+
+/* Everything a handler may use; all of it borrowed. */
+struct ctx {
+	const struct app	*app;
+	struct wx		*wx;	/* this thread's WeChat client */
+	const struct req	*rq;
+	const struct params	*pa;	/* validated, parallel to the route's spec */
+	struct reply		*rp;	/* filled by the handler */
+};
+
+typedef enum err (*handler_fn)(struct ctx *);
+
+struct route {
+	const char		*path;
+	unsigned		 methods;	/* enum method bits */
+	size_t			 body_max;	/* bytes */
+	const struct pspec	*spec;
+	size_t			 nspec;
+	handler_fn		 fn;
+};
+
+/* Reads the request body into b (bounded by b->max).  0, or -1 if longer. */
+typedef int (*body_reader)(void *arg, struct buf *b);
+
+/*
+ * Route rq, check its method and size, read and validate its parameters,
+ * and run its handler, leaving the outcome in rp.  *route_name is set to the
+ * route's path, or "-" when none matched.
+ */
+void	dispatch(const struct app *, struct wx *, struct req *rq,
+	    struct reply *rp, body_reader rd, void *rdarg,
+	    const char **route_name);
+
+/* The handlers (handlers.c). */
+enum err	h_healthz(struct ctx *);
+enum err	h_auth_login(struct ctx *);
+enum err	h_user_info(struct ctx *);
+enum err	h_check_session(struct ctx *);
+enum err	h_logout(struct ctx *);
+
+#endif

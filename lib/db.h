@@ -1,0 +1,93 @@
+/*
+ * db.h -- PostgreSQL: a small per-process pool of persistent connections and
+ * the named statements wxauth runs.  Callers never see SQL or PGresult.
+ *
+ * Policy:
+ * - Connections are opened lazily and kept.  A connection is checked when it
+ *   is borrowed: if the server closed it (restart, admin shutdown) it is
+ *   reset before use, so a statement is never sent on a connection known to
+ *   be dead.  If the server cannot be reached the call fails with
+ *   ERR_UNAVAILABLE at once; for 250 ms after a failed connect, further
+ *   calls fail without trying, so a down database costs no time per request.
+ *   The next call after that tries again: workers recover by themselves.
+ * - A statement that fails because the connection broke returns
+ *   ERR_UNAVAILABLE; read-only statements are retried once on a fresh
+ *   connection first.  Writes are not retried: they may have committed.
+ * - Waiting for a free connection is bounded (WXAUTH_DB_WAIT_MS), then
+ *   ERR_UNAVAILABLE.
+ * - Only PQexecParams with parameters; every statement is one round trip.
+ * - Errors are classified by SQLSTATE: connection and resource classes are
+ *   ERR_UNAVAILABLE, anything else ERR_INTERNAL (logged, with SQLSTATE and
+ *   the primary message only: details can quote values).
+ */
+#ifndef WXAUTH_DB_H
+#define WXAUTH_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "user.h"
+
+struct db;
+struct dbconn;
+
+/*
+ * A pool of at most size connections to conninfo (a libpq URI or keyword
+ * string); waits for a free one at most wait_ms.  Connects nothing yet.
+ * Returns NULL only on bad arguments.
+ */
+struct db	*db_open(const char *conninfo, size_t size, long wait_ms);
+void		 db_close(struct db *);
+
+/* Is the database reachable?  One round trip. */
+enum err	 db_ping(struct db *, const char *rid);
+
+struct db_login {
+	const char	*openid;
+	const char	*unionid;	/* NULL: keep the stored one */
+	const char	*session_key;
+	const uint8_t	*new_hash;	/* SHA-256 of the new token */
+	const uint8_t	*old_hash;	/* presented token to revoke, or NULL */
+	long		 ttl;		/* seconds until the new session expires */
+};
+
+/*
+ * After a successful code2session: upsert the user by openid (replacing the
+ * session_key, keeping unionid unless a new one is given), revoke the
+ * presented token, and insert the new session -- one statement, one commit.
+ * Fills u (free with user_free()) and *is_new.
+ */
+enum err	 db_login(struct db *, const struct db_login *, struct user *u,
+		    int *is_new, const char *rid);
+
+/*
+ * The user behind a live session: the token hash exists, has not reached
+ * its absolute expiry, and was seen within idle seconds.  Refreshes the
+ * last-seen time only when it is older than touch seconds, in the same
+ * statement.  Fills u and *expires_in (seconds to the absolute expiry), or
+ * returns ERR_UNAUTHORIZED.
+ */
+enum err	 db_session_user(struct db *, const uint8_t hash[SHA256_LEN],
+		    long idle, long touch, struct user *u, long *expires_in,
+		    const char *rid);
+
+/*
+ * Revoke one live session (as db_session_user() defines live).  Sets *uid
+ * to its user.  ERR_UNAUTHORIZED if there was none.
+ */
+enum err	 db_session_revoke(struct db *, const uint8_t hash[SHA256_LEN],
+		    long idle, long long *uid, const char *rid);
+
+/*
+ * Low level, for the migration runner only: borrow a connection, run one
+ * statement with text parameters, give the connection back.  db_exec sets
+ * *nrows (if not NULL) to the rows returned or affected.
+ */
+enum err	 db_acquire(struct db *, struct dbconn **, const char *rid);
+void		 db_release(struct db *, struct dbconn *);
+enum err	 db_exec(struct dbconn *, const char *sql, int nparams,
+		    const char *const *values, long *nrows, const char *rid);
+
+#endif

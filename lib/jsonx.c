@@ -1,0 +1,75 @@
+/*
+ * jsonx.c -- strict JSON over json-c (see jsonx.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonx.h"
+
+json_object *
+jsonx_parse(const char *s, size_t n)
+{
+	struct json_tokener	*tok;
+	json_object		*obj = NULL;
+	size_t			 end;
+
+	if (n > INT32_MAX)
+		return NULL;
+	if ((tok = json_tokener_new_ex(JSONX_DEPTH)) == NULL)
+		abort();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, s, (int)n);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		/* Includes an incomplete value (continue): not one value. */
+		json_object_put(obj);
+		obj = NULL;
+		goto out;
+	}
+	/* Only whitespace may follow the value. */
+	for (end = json_tokener_get_parse_end(tok); end < n; end++)
+		if (strchr(" \t\r\n", s[end]) == NULL || s[end] == '\0') {
+			json_object_put(obj);
+			obj = NULL;
+			break;
+		}
+out:
+	json_tokener_free(tok);
+	return obj;
+}
+
+int
+jsonx_str(json_object *obj, const char *key, const char **s, size_t *len)
+{
+	json_object	*v;
+
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	*s = json_object_get_string(v);
+	*len = (size_t)json_object_get_string_len(v);
+	return 1;
+}
+
+void
+jsonx_add_str(json_object *obj, const char *key, const char *s)
+{
+	json_object_object_add(obj, key,
+	    s == NULL ? NULL : json_object_new_string(s));
+}
+
+const char *
+jsonx_text(json_object *obj, size_t *len)
+{
+	const char	*s;
+
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL)
+		abort();
+	if (len != NULL)
+		*len = strlen(s);
+	return s;
+}

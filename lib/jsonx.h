@@ -1,0 +1,35 @@
+/*
+ * jsonx.h -- strict JSON parsing and small accessors over json-c.
+ * (Not json.h: json-c installs a header of that name.)
+ */
+#ifndef WXAUTH_JSONX_H
+#define WXAUTH_JSONX_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#define JSONX_DEPTH	16	/* deepest nesting we parse */
+
+/*
+ * Parse exactly the n bytes at s as one JSON value (RFC 8259: strict, valid
+ * UTF-8, nothing after the value but whitespace, at most JSONX_DEPTH deep).
+ * Returns the value (caller puts it) or NULL.
+ */
+json_object	*jsonx_parse(const char *s, size_t n);
+
+/*
+ * If obj is an object with a string member key, set *s (borrowed from obj)
+ * and *len and return 1; a missing or null member returns 0; a member of
+ * another type returns -1.
+ */
+int		 jsonx_str(json_object *obj, const char *key, const char **s,
+		    size_t *len);
+
+/* Add key = the n bytes at s (or JSON null if s is NULL) to obj. */
+void		 jsonx_add_str(json_object *obj, const char *key, const char *s);
+
+/* Serialise compactly, UTF-8 unescaped; the string is owned by obj. */
+const char	*jsonx_text(json_object *obj, size_t *len);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * resp.c -- the one place that writes response bytes (see resp.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonx.h"
+#include "req.h"
+#include "resp.h"
+
+void
+reply_init(struct reply *rp)
+{
+	memset(rp, 0, sizeof(*rp));
+}
+
+void
+reply_free(struct reply *rp)
+{
+	json_object_put(rp->res);
+	reply_init(rp);
+}
+
+void
+reply_err(struct reply *rp, enum err er, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	rp->er = er;
+	rp->msg[0] = '\0';
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(rp->msg, sizeof(rp->msg), fmt, ap);
+		va_end(ap);
+	}
+}
+
+static json_object *
+envelope(const struct reply *rp)
+{
+	const struct err_info	*ei = err_info(rp->er);
+	json_object		*o = json_object_new_object();
+
+	json_object_object_add(o, "code", json_object_new_int(
+	    rp->er < ERR__MAX ? (int)rp->er : (int)ERR_INTERNAL));
+	json_object_object_add(o, "msg", json_object_new_string(
+	    rp->msg[0] != '\0' ? rp->msg : ei->msg));
+	if (rp->er == ERR_OK)
+		json_object_object_add(o, "res", rp->res != NULL ?
+		    json_object_get(rp->res) : json_object_new_object());
+	else
+		json_object_object_add(o, "error",
+		    json_object_new_string(ei->slug));
+	return o;
+}
+
+static int
+render(const struct reply *rp, const char *rid, struct buf *out)
+{
+	const struct err_info	*ei = err_info(rp->er);
+	json_object		*o;
+	const char		*body;
+	size_t			 len;
+	int			 rc = 0;
+
+	rc |= buf_addf(out, "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Request-Id: %s\r\n", ei->status, ei->reason, rid);
+	if (rp->set_cookie[0] != '\0')
+		rc |= buf_addf(out, "Set-Cookie: %s\r\n", rp->set_cookie);
+	if (rp->retry_after > 0)
+		rc |= buf_addf(out, "Retry-After: %ld\r\n", rp->retry_after);
+	if (rp->er == ERR_METHOD_NOT_ALLOWED && rp->allow != 0)
+		rc |= buf_addf(out, "Allow: %s%s%s\r\n",
+		    rp->allow & METHOD_GET ? "GET" : "",
+		    (rp->allow & METHOD_GET) && (rp->allow & METHOD_POST) ?
+		    ", " : "", rp->allow & METHOD_POST ? "POST" : "");
+	o = envelope(rp);
+	body = jsonx_text(o, &len);
+	rc |= buf_addf(out, "Content-Length: %zu\r\n\r\n", len);
+	rc |= buf_add(out, body, len);
+	json_object_put(o);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+reply_render(const struct reply *rp, const char *rid, struct buf *out)
+{
+	struct reply	 fallback;
+
+	if (render(rp, rid, out) == 0)
+		return 0;
+	buf_reset(out);
+	reply_init(&fallback);
+	fallback.er = ERR_INTERNAL;
+	(void)render(&fallback, rid, out);
+	return -1;
+}

@@ -1,0 +1,48 @@
+/*
+ * resp.h -- the reply a handler builds, and the one function that turns it
+ * into bytes (FastCGI response headers and the JSON envelope).
+ *
+ * Success: HTTP 200, {"code":0,"msg":"ok","res":{...}}.
+ * Failure: the status of the err, {"code":<err>,"msg":"...","error":"<slug>"}.
+ * Every reply carries Content-Type: application/json; charset=utf-8,
+ * Cache-Control: no-store and X-Request-Id.
+ */
+#ifndef WXAUTH_RESP_H
+#define WXAUTH_RESP_H
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define RESP_MSG_MAX	256
+#define RESP_COOKIE_MAX	256
+
+struct reply {
+	enum err	 er;		/* outcome */
+	char		 msg[RESP_MSG_MAX]; /* "" or a message replacing the default */
+	json_object	*res;		/* success payload, owned; NULL gives {} */
+	char		 set_cookie[RESP_COOKIE_MAX]; /* "" or a Set-Cookie value */
+	long		 retry_after;	/* > 0: Retry-After seconds */
+	unsigned	 allow;		/* 405: allowed methods (enum method bits) */
+	long long	 uid;		/* user id for the access log, 0: none */
+};
+
+/* An empty reply (ERR_OK, no payload). */
+void	reply_init(struct reply *);
+
+/* Free what the reply owns and empty it. */
+void	reply_free(struct reply *);
+
+/* Set the outcome, with a message (printf) replacing the default; fmt may be NULL. */
+void	reply_err(struct reply *, enum err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Write the FastCGI response (Status line, headers, blank line, body) for
+ * rp into out.  rid is the request id.  Returns 0, or -1 if out's maximum
+ * was reached (out is then reset to a 500 reply).
+ */
+int	reply_render(const struct reply *rp, const char *rid, struct buf *out);
+
+#endif

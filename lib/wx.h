@@ -1,0 +1,66 @@
+/*
+ * wx.h -- the WeChat server API client, over libcurl.
+ *
+ * Policy (one struct wx per thread; it owns one CURL handle, reused so that
+ * connections are kept alive):
+ * - HTTPS with certificate and host verification always on; the CA bundle is
+ *   WX_CA_FILE or the system's.  Plain http only when the configured base is
+ *   an http URL on loopback (the development fake); redirects not followed.
+ * - Connect timeout min(2 s, total); total timeout WX_TIMEOUT_MS; past it
+ *   the call is ERR_UPSTREAM_TIMEOUT.  No signals (CURLOPT_NOSIGNAL).
+ * - A reply is capped at WX_REPLY_MAX bytes; beyond that, or not JSON, or an
+ *   HTTP status other than 200, or a TLS failure: ERR_UPSTREAM_ERROR.
+ * - The body is parsed as JSON whatever its Content-Type (WeChat answers
+ *   text/plain).  A non-zero errcode goes through one table (wx.c) to an
+ *   outcome.
+ * - A login code is sent once: never retried, whatever happened.
+ * - The app secret and session keys never reach a log line; the error
+ *   buffer logged names no URL.
+ */
+#ifndef WXAUTH_WX_H
+#define WXAUTH_WX_H
+
+#include "err.h"
+
+#define WX_REPLY_MAX		(64 * 1024)
+#define WX_OPENID_MAX		128
+#define WX_SESSION_KEY_MAX	64
+#define WX_RETRY_AFTER		60	/* seconds, for WeChat's 45011 */
+
+struct wx;
+
+struct wx_conf {
+	const char	*base;		/* API base URL, no trailing slash */
+	const char	*appid;
+	const char	*secret;
+	const char	*ca_file;	/* NULL: the system's CAs */
+	long		 timeout_ms;
+	int		 allow_http;	/* base is http on loopback */
+};
+
+/*
+ * A client for one thread.  conf's strings are borrowed and must outlive
+ * it.  Returns NULL if libcurl cannot make a handle.
+ */
+struct wx	*wx_new(const struct wx_conf *conf);
+void		 wx_free(struct wx *);
+
+struct wx_session {
+	char	openid[WX_OPENID_MAX + 1];
+	char	unionid[WX_OPENID_MAX + 1];	/* "" when WeChat gave none */
+	char	session_key[WX_SESSION_KEY_MAX + 1];
+};
+
+/*
+ * Exchange a wx.login code (jscode2session), once.  Fills out, or returns:
+ * ERR_INVALID_CODE (40029, 40163), ERR_BLOCKED_USER (40226),
+ * ERR_RATE_LIMITED (45011; *retry_after set), ERR_UPSTREAM_TIMEOUT, or
+ * ERR_UPSTREAM_ERROR for everything else.
+ */
+enum err	 wx_code2session(struct wx *, const char *code,
+		    struct wx_session *out, long *retry_after, const char *rid);
+
+/* The outcome for a WeChat errcode (non-zero), and a retry-after or 0. */
+enum err	 wx_errcode(long errcode, long *retry_after);
+
+#endif
