@@ -44,7 +44,13 @@ UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 -include Makefile.local
 
 .PHONY: all deps run test unit asan-unit integration clean
-all: $(BUILD)/wxauth
+all: $(BUILD)/wxauth $(BUILD)/errors/.done
+
+# The bodies of the errors the web server makes itself, from lib/err.c.
+$(BUILD)/errors/.done: $(BUILD)/wxauth
+	@mkdir -p $(dir $@)
+	$(BUILD)/wxauth errpages $(BUILD)/errors
+	@touch $@
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h fcgi/*.h tests/unit/*.h)
 	@mkdir -p $(dir $@)

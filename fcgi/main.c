@@ -3,6 +3,8 @@
  *
  *	wxauth			serve FastCGI on fd 0 (as spawn-fcgi starts it)
  *	wxauth migrate DIR	apply pending migrations, then exit
+ *	wxauth errpages DIR	write DIR/<status>.html: the JSON envelope for
+ *				each error a web server makes itself
  *
  * A worker serves WXAUTH_THREADS requests at once, each thread with its own
  * FCGX_Request and WeChat client, all sharing one small PostgreSQL pool:
@@ -221,6 +223,35 @@ cmd_migrate(const char *dir)
 	return er == ERR_OK ? 0 : 1;
 }
 
+static int
+cmd_errpages(const char *dir)
+{
+	struct reply	 rp;
+	struct buf	 b;
+	char		 path[4096];
+	FILE		*f;
+	int		 i, rc = 0;
+
+	for (i = 0; i < err_server_nstatuses; i++) {
+		reply_init(&rp);
+		rp.er = err_for_server_status(err_server_statuses[i]);
+		buf_init(&b, 4096);
+		snprintf(path, sizeof(path), "%s/%d.html", dir,
+		    err_server_statuses[i]);
+		if (reply_body(&rp, &b) == -1 || (f = fopen(path, "w")) == NULL) {
+			fprintf(stderr, "wxauth errpages: cannot write %s\n",
+			    path);
+			rc = 1;
+		} else {
+			fwrite(b.p, 1, b.len, f);
+			if (fclose(f) != 0)
+				rc = 1;
+		}
+		buf_free(&b);
+	}
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -237,8 +268,11 @@ main(int argc, char *argv[])
 	sane_fds();
 	if (argc == 3 && strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "errpages") == 0)
+		return cmd_errpages(argv[2]);
 	if (argc != 1) {
-		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n");
+		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n"
+		    "       wxauth errpages DIR\n");
 		return 2;
 	}
 	if (config_load(&cfg, CONFIG_WORKER, env_get, NULL, msg,

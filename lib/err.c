@@ -46,3 +46,34 @@ err_info(enum err er)
 		er = ERR_INTERNAL;
 	return &errs[er];
 }
+
+const int err_server_statuses[] = {
+	400, 403, 404, 405, 408, 411, 413, 414, 417, 431,
+	500, 501, 502, 503, 504, 505,
+};
+const int err_server_nstatuses =
+    sizeof(err_server_statuses) / sizeof(err_server_statuses[0]);
+
+enum err
+err_for_server_status(int status)
+{
+	switch (status) {
+	case 404:
+		return ERR_NOT_FOUND;
+	case 405:
+	case 501:	/* method the server does not implement */
+		return ERR_METHOD_NOT_ALLOWED;
+	case 413:
+		return ERR_PAYLOAD_TOO_LARGE;
+	case 429:
+		return ERR_RATE_LIMITED;
+	case 500:
+		return ERR_INTERNAL;
+	case 502:	/* the pool answered garbage or not at all */
+	case 503:	/* the pool cannot be reached */
+	case 504:	/* the pool did not answer in time */
+		return ERR_UNAVAILABLE;
+	default:
+		return ERR_BAD_REQUEST;
+	}
+}

@@ -42,4 +42,15 @@ struct err_info {
  */
 const struct err_info	*err_info(enum err er);
 
+/*
+ * The outcome to report for an error the web server in front of us makes
+ * itself with HTTP status `status' (it cannot reach the pool, the body is too
+ * large, the request is malformed, ...).
+ */
+enum err		 err_for_server_status(int status);
+
+/* The statuses web servers make themselves, for which pages are generated. */
+extern const int	 err_server_statuses[];
+extern const int	 err_server_nstatuses;
+
 #endif

@@ -55,6 +55,18 @@ envelope(const struct reply *rp)
 	return o;
 }
 
+int
+reply_body(const struct reply *rp, struct buf *out)
+{
+	json_object	*o = envelope(rp);
+	size_t		 len;
+	const char	*body = jsonx_text(o, &len);
+	int		 rc = buf_add(out, body, len);
+
+	json_object_put(o);
+	return rc;
+}
+
 static int
 render(const struct reply *rp, const char *rid, struct buf *out)
 {

@@ -45,4 +45,7 @@ void	reply_err(struct reply *, enum err, const char *fmt, ...)
  */
 int	reply_render(const struct reply *rp, const char *rid, struct buf *out);
 
+/* Append only the JSON envelope of rp to out.  Returns 0 or -1 (max). */
+int	reply_body(const struct reply *rp, struct buf *out);
+
 #endif
