@@ -95,15 +95,27 @@ log_pq(enum log_level l, const char *rid, const char *what, PGconn *pg)
 	log_msg(l, rid, "db: %s: %.*s", what, (int)n, m);
 }
 
+/* Server notices (e.g. "already exists, skipping") are not our log's business. */
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
 static PGconn *
 connect_db(const char *conninfo)
 {
+	PGconn			*pg;
 	/* Defaults first: values in conninfo override them. */
 	const char *const	 keys[] = { "connect_timeout",
 	    "application_name", "dbname", NULL };
 	const char *const	 vals[] = { "2", "wxauth", conninfo, NULL };
 
-	return PQconnectdbParams(keys, vals, 1);
+	pg = PQconnectdbParams(keys, vals, 1);
+	if (pg != NULL)
+		PQsetNoticeProcessor(pg, quiet, NULL);
+	return pg;
 }
 
 /*

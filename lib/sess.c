@@ -33,9 +33,9 @@ sess_token_valid(const char *s, size_t n)
 		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
 			return 0;
 	}
-	/* 32 bytes use 256 of the last character's 6 bits: 4 must be 0. */
+	/* 43 characters carry 258 bits for 256: the last one's low 2 bits are 0. */
 	c = s[n - 1];
-	return strchr("AQgw", c) != NULL;
+	return strchr("AEIMQUYcgkosw048", c) != NULL;
 }
 
 int

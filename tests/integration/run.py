@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+"""Integration tests: the real stack -- lighttpd -> spawn-fcgi/multiwatch pool of
+build/wxauth -> PostgreSQL, with the fake WeChat over HTTPS (test CA given as
+WX_CA_FILE).  Every endpoint and error slug of the core API, the three token
+carriers, expiry, logout, PostgreSQL restarted under the running pool, WeChat
+slow or failing, bad input.
+
+Ends with "integration: N passed, M failed"; exits non-zero on any failure.
+Standard library only.
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import time
+import traceback
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "deploy", "dev"))
+import devstack  # noqa: E402
+
+STATE = os.path.join(ROOT, ".state", "test")
+LOG = os.path.join(STATE, "workers.log")
+TIMEOUT_MS = 1000
+
+passed = 0
+failed = 0
+responses = []      # every (headers, body) seen, for the secret-hygiene check
+secrets_seen = set()  # session_keys and tokens that must never be logged
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, flush=True)
+
+
+class Resp:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        try:
+            self.json = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            self.json = None
+
+    def h(self, name):
+        return self.headers.get(name.lower())
+
+    @property
+    def res(self):
+        return (self.json or {}).get("res") or {}
+
+    @property
+    def slug(self):
+        return (self.json or {}).get("error")
+
+
+def request(base, method, path, body=None, headers=None, ctype=None):
+    host, port = base.replace("http://", "").split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    hdrs = dict(headers or {})
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            ctype = ctype or "application/json"
+        elif isinstance(body, str):
+            body = body.encode()
+        hdrs["Content-Type"] = ctype or "application/x-www-form-urlencoded"
+    elif method == "POST":
+        body = b""
+    c.request(method, path, body=body, headers=hdrs)
+    r = c.getresponse()
+    raw = r.read()
+    hl = {}
+    for k, v in r.getheaders():
+        k = k.lower()
+        hl[k] = hl[k] + "\n" + v if k in hl else v
+    c.close()
+    resp = Resp(r.status, hl, raw)
+    responses.append((hl, raw))
+    # The envelope, on everything.
+    ok = resp.json is not None and isinstance(resp.json.get("code"), int) and \
+        isinstance(resp.json.get("msg"), str) and \
+        hl.get("content-type") == "application/json; charset=utf-8"
+    check(ok, "JSON envelope on %s %s (%d: %r)" % (method, path, r.status, raw[:100]))
+    if resp.json is not None:
+        if r.status == 200:
+            check(resp.json.get("code") == 0 and "res" in resp.json, "success envelope %s" % path)
+        else:
+            check(resp.json.get("code") != 0 and isinstance(resp.json.get("error"), str),
+                  "error envelope %s %d" % (path, r.status))
+    if path.startswith("/api/") and r.status not in (400, 411, 413, 431) or \
+            (path.startswith("/api/") and resp.h("x-request-id")):
+        check(resp.h("cache-control") == "no-store", "Cache-Control on %s (%d)" % (path, r.status))
+        check(bool(resp.h("x-request-id")), "X-Request-Id on %s" % path)
+    return resp
+
+
+class Fake:
+    def __init__(self, url, ca):
+        self.url = url
+        self.ctx = ssl.create_default_context(cafile=ca)
+
+    def call(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        r = urllib.request.urlopen(urllib.request.Request(
+            self.url + path, data=data, headers={"Content-Type": "application/json"}),
+            context=self.ctx, timeout=10)
+        return json.loads(r.read())
+
+    def code(self, **kw):
+        c = self.call("/_fake/code", kw)
+        if c.get("session_key"):
+            secrets_seen.add(c["session_key"])
+        return c
+
+    def stats(self):
+        return self.call("/_fake/stats")
+
+
+def login(base, fake, headers=None, **kw):
+    c = fake.code(**kw)
+    r = request(base, "GET", "/api/user/auth_login?code=" + c["code"], headers=headers)
+    if r.status == 200:
+        secrets_seen.add(r.res["token"])
+    return c, r
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+# ---------------------------------------------------------------------------
+def t_healthz(S):
+    r = request(S.main, "GET", "/healthz")
+    check(r.status == 200 and r.res == {"db": "ok"}, "healthz ok: %r" % r.raw)
+
+
+def t_login_shapes(S):
+    f = S.fake
+    c, r = login(S.main, f)
+    check(r.status == 200, "login 200: %r" % r.raw)
+    res = r.res
+    tok = res.get("token", "")
+    check(re.fullmatch(r"[A-Za-z0-9_-]{43,}", tok) is not None, "token url-safe, >= 256 bits")
+    check(res.get("cookies") == "sid=" + tok, "res.cookies is sid=<token>")
+    check(res.get("expires_in") == 604800, "expires_in is the TTL")
+    check(res.get("is_new_user") is True, "first login is new")
+    u = res.get("user", {})
+    check(u.get("openid") == c["openid"], "user.openid")
+    check(set(u) == {"id", "openid", "unionid", "nick_name", "gender", "province", "city",
+                     "country", "avatar_url", "language", "phone_number", "pure_phone_number",
+                     "country_code", "created_at", "updated_at"}, "profile fields: %r" % sorted(u))
+    check(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", u.get("created_at", "")) is not None,
+          "created_at ISO 8601 UTC")
+    sc = r.h("set-cookie") or ""
+    check(sc == "sid=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=604800" % tok,
+          "Set-Cookie: %r" % sc)
+    check(c["session_key"] not in r.raw.decode(), "no session_key in the response")
+    # JSON body and form body; the same openid again is not new.
+    c2 = f.code(openid=c["openid"])
+    r2 = request(S.main, "POST", "/api/user/auth_login", {"code": c2["code"]})
+    check(r2.status == 200 and r2.res.get("is_new_user") is False, "JSON login, not new")
+    check(r2.res["user"]["id"] == u["id"], "same user id for the same openid")
+    c3 = f.code(openid=c["openid"])
+    r3 = request(S.main, "POST", "/api/user/auth_login", "code=" + c3["code"])
+    check(r3.status == 200, "form login")
+    # unionid stored, then kept when a later login has none.
+    c4, r4 = login(S.main, f, unionid="ounion_" + c["openid"][-8:])
+    check(r4.res["user"]["unionid"] == c4["unionid"], "unionid stored")
+    c5 = f.code(openid=c4["openid"])
+    r5 = request(S.main, "GET", "/api/user/auth_login?code=" + c5["code"])
+    check(r5.res["user"]["unionid"] == c4["unionid"], "unionid kept when not given")
+
+
+def t_single_use_and_errcodes(S):
+    f = S.fake
+    c = f.code()
+    before = f.stats()["jscode2session"]
+    r1 = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+    r2 = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+    check(r1.status == 200, "first use ok")
+    check(r2.status == 400 and r2.slug == "invalid_code", "second use: invalid_code (40163)")
+    r = request(S.main, "GET", "/api/user/auth_login?code=nosuchcode")
+    check(r.status == 400 and r.slug == "invalid_code", "unknown code: invalid_code (40029)")
+    check(len(r.json["msg"]) > 0, "a message to show")
+    for kw, status, slug in (({"errcode": 40226}, 403, "blocked_user"),
+                             ({"errcode": 45011}, 429, "rate_limited"),
+                             ({"errcode": -1}, 502, "upstream_error"),
+                             ({"errcode": 40013}, 502, "upstream_error"),
+                             ({"http_status": 500}, 502, "upstream_error"),
+                             ({"garbage": True}, 502, "upstream_error"),
+                             ({"huge": True}, 502, "upstream_error"),
+                             ({"with_errcode0": True}, 200, None)):
+        n0 = f.stats()["jscode2session"]
+        c = f.code(**kw)
+        r = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+        check(r.status == status and r.slug == slug, "%r -> %d %s: got %d %s" %
+              (kw, status, slug, r.status, r.slug))
+        check(f.stats()["jscode2session"] == n0 + 1, "%r: exactly one upstream call" % kw)
+        if status == 429:
+            check(r.h("retry-after") == "60", "Retry-After on 45011")
+    after = f.stats()
+    check(after["access_token_on_jscode2session"] == 0, "no access_token sent to jscode2session")
+    check(after["jscode2session"] >= before + 3, "calls counted")
+
+
+def t_slow_wechat(S):
+    f = S.fake
+    n0 = f.stats()["jscode2session"]
+    c = f.code(delay_ms=4000)
+    t0 = time.monotonic()
+    r = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+    dt = time.monotonic() - t0
+    check(r.status == 504 and r.slug == "upstream_timeout", "slow WeChat: 504 (%d)" % r.status)
+    check(dt < TIMEOUT_MS / 1000 + 1.0, "504 within WX_TIMEOUT_MS (took %.2fs)" % dt)
+    time.sleep(3.5)
+    check(f.stats()["jscode2session"] == n0 + 1, "the timed-out code was not retried")
+    r = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+    check(r.slug == "invalid_code", "the timed-out code is consumed (40163)")
+
+
+def t_wrong_ca_and_secret(S):
+    f = S.fake
+    n0 = f.stats()["jscode2session"]
+    c = f.code()
+    r = request(S.wrongca, "GET", "/api/user/auth_login?code=" + c["code"])
+    check(r.status == 502 and r.slug == "upstream_error", "wrong CA: 502 (%d)" % r.status)
+    check(f.stats()["jscode2session"] == n0, "wrong CA: no request reached WeChat")
+    c = f.code()
+    r = request(S.badsecret, "GET", "/api/user/auth_login?code=" + c["code"])
+    check(r.status == 502 and r.slug == "upstream_error", "40125 is upstream_error, not invalid_code")
+
+
+def t_carriers(S):
+    c, r = login(S.main, S.fake)
+    tok = r.res["token"]
+    for h in (bearer(tok), {"Authorization": "bearer  " + tok}, {"X-WX-Session": tok},
+              {"Cookie": "sid=" + tok}, {"Cookie": "a=1; theme=dark; sid=%s; z=2" % tok}):
+        r = request(S.main, "GET", "/api/user/info", headers=h)
+        check(r.status == 200 and r.res["user"]["openid"] == c["openid"], "carrier %r" % list(h))
+    for q in ("sid=", "token=", "access_token="):
+        r = request(S.main, "GET", "/api/user/info?" + q + tok)
+        check(r.status == 401 and r.slug == "unauthorized", "token in query refused (%s)" % q)
+    r = request(S.main, "GET", "/api/user/info")
+    check(r.status == 401 and r.slug == "unauthorized", "no token: 401")
+    r = request(S.main, "GET", "/api/user/info", headers=bearer("A" * 43))
+    check(r.status == 401, "unknown token: 401")
+    r = request(S.main, "GET", "/api/user/check_session", headers=bearer(tok))
+    check(r.status == 200 and r.res.get("valid") is True and
+          0 < r.res.get("expires_in", 0) <= 604800, "check_session: %r" % r.res)
+    r = request(S.main, "GET", "/api/user/check_session", headers=bearer("x" * 43))
+    check(r.status == 401, "check_session invalid: 401")
+
+
+def t_logout_relogin_isolation(S):
+    f = S.fake
+    a, ra = login(S.main, f)
+    ta = ra.res["token"]
+    a2 = f.code(openid=a["openid"])
+    ta2 = request(S.main, "GET", "/api/user/auth_login?code=" + a2["code"]).res["token"]
+    b, rb = login(S.main, f)
+    tb = rb.res["token"]
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(tb))
+    check(r.res["user"]["openid"] == b["openid"] and r.res["user"]["id"] != ra.res["user"]["id"],
+          "user B sees B")
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(ta))
+    check(r.res["user"]["openid"] == a["openid"], "user A sees A")
+    r = request(S.main, "POST", "/api/user/logout", headers=bearer(ta))
+    check(r.status == 200 and r.res == {}, "logout ok")
+    check("Max-Age=0" in (r.h("set-cookie") or ""), "logout clears the cookie")
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(ta))
+    check(r.status == 401, "logged-out token refused")
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(ta2))
+    check(r.status == 200, "the other device stays signed in")
+    r = request(S.main, "POST", "/api/user/logout", headers=bearer(ta))
+    check(r.status == 401, "second logout: 401")
+    r = request(S.main, "POST", "/api/user/logout")
+    check(r.status == 401, "logout without token: 401")
+    # Re-login presenting the old token revokes it.
+    a3 = f.code(openid=a["openid"])
+    r = request(S.main, "GET", "/api/user/auth_login?code=" + a3["code"], headers=bearer(ta2))
+    ta3 = r.res["token"]
+    check(request(S.main, "GET", "/api/user/info", headers=bearer(ta2)).status == 401,
+          "re-login revokes the presented token")
+    check(request(S.main, "GET", "/api/user/info", headers=bearer(ta3)).status == 200,
+          "the new token works")
+    check(request(S.main, "GET", "/api/user/info", headers=bearer(tb)).status == 200,
+          "user B unaffected")
+
+
+def t_routing(S):
+    for m, p in (("GET", "/nope"), ("GET", "/api/user/nope"), ("GET", "/api/user/info/"),
+                 ("GET", "/"), ("POST", "/api")):
+        r = request(S.main, m, p, headers=bearer("A" * 43))
+        check(r.status == 404 and r.slug == "not_found", "404 for %s %s" % (m, p))
+    for m, p in (("POST", "/api/user/info"), ("GET", "/api/user/logout"),
+                 ("POST", "/api/user/check_session"), ("PUT", "/api/user/auth_login"),
+                 ("DELETE", "/api/user/info"), ("POST", "/healthz")):
+        r = request(S.main, m, p, body="" if m in ("PUT",) else None,
+                    headers=bearer("A" * 43))
+        check(r.status == 405 and r.slug == "method_not_allowed",
+              "405 before auth for %s %s (%d)" % (m, p, r.status))
+    r = request(S.main, "POST", "/api/user/info")
+    check("GET" in (r.h("allow") or ""), "Allow header")
+
+
+def t_too_large(S):
+    r = request(S.main, "POST", "/api/user/auth_login", "code=" + "a" * 70000)
+    check(r.status == 413 and r.slug == "payload_too_large", "413 from the web server (%d)" % r.status)
+    r = request(S.main, "POST", "/api/user/auth_login", {"code": "x", "pad": "y" * 60000})
+    check(r.status == 400, "under the limit is parsed (%d)" % r.status)
+
+
+def t_bad_input(S):
+    bad = ["", "?code=", "?code=" + "a" * 129, "?code=%01abc", "?code=a%00b", "?code=%FF",
+           "?code=a&code=b", "?code=%E4%BD%A0"]
+    for q in bad:
+        r = request(S.main, "GET", "/api/user/auth_login" + q)
+        check(r.status == 400 and r.slug == "bad_request", "400 for %r (%d %s)" % (q, r.status, r.slug))
+    for body, ct in (("{", "application/json"), ("[]", "application/json"),
+                     ('"code"', "application/json"), ("1", "application/json"),
+                     ('{"code": 123}', "application/json"), ('{"code": ["a"]}', "application/json"),
+                     ('{"code": "a\\u0000b"}', "application/json"),
+                     ('{"code":"abc"} x', "application/json"),
+                     (b'{"code":"\xff"}', "application/json"),
+                     ("code=abc", "text/plain"), ('{"code":"abc"}', None)):
+        r = request(S.main, "POST", "/api/user/auth_login", body, ctype=ct or "application/octet-stream")
+        check(r.status == 400 and r.slug == "bad_request", "400 for body %r (%d)" % (body, r.status))
+    # lighttpd re-encodes a stray '%' as %25 (url-normalize), so "%zz" is the
+    # valid code "%zz" by the time it reaches us; WeChat rejects it.
+    r = request(S.main, "GET", "/api/user/auth_login?code=%zz")
+    check(r.status == 400 and r.slug in ("bad_request", "invalid_code"), "stray %%: 400")
+    # The 128-byte edge and SQL metacharacters: valid codes, WeChat says no.
+    for code in ("a" * 128, "'; DROP TABLE users; --", "\" OR 1=1 --", "a b"):
+        r = request(S.main, "POST", "/api/user/auth_login", {"code": code})
+        check(r.status == 400 and r.slug == "invalid_code", "valid but unknown code %r" % code[:20])
+    check(request(S.main, "GET", "/healthz").status == 200, "still healthy after bad input")
+    # Odd headers.
+    for h in ({"Cookie": "sid=" + "x" * 4000}, {"Authorization": "Bearer"},
+              {"Authorization": "Basic dXNlcjpwYXNz"}, {"X-WX-Session": "../../etc/passwd"},
+              {"Cookie": ";;;=;sid;sid=;"}, {"X-Request-Id": "bad id with spaces"}):
+        r = request(S.main, "GET", "/api/user/info", headers=h)
+        check(r.status == 401, "odd header %r: 401 (%d)" % (list(h.items())[0][1][:20], r.status))
+    r = request(S.main, "GET", "/healthz", headers={"X-Request-Id": "abc-123.X_y"})
+    check(r.h("x-request-id") == "abc-123.X_y", "a sane X-Request-Id is kept")
+    r = request(S.main, "GET", "/healthz", headers={"X-Request-Id": "bad<id>"})
+    check(r.h("x-request-id") not in (None, "bad<id>"), "an insane X-Request-Id is replaced")
+
+
+def t_odd_text_roundtrip(S):
+    odd = "o'\";--%_\\x<>&" + "Z" * 10
+    c, r = login(S.main, S.fake, openid=odd, unionid="u'\"\\;" + "Y" * 8)
+    check(r.status == 200 and r.res["user"]["openid"] == odd, "odd openid round-trips")
+    check(r.res["user"]["unionid"] == c["unionid"], "odd unionid round-trips")
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(r.res["token"]))
+    check(r.res["user"]["openid"] == odd, "odd openid from info")
+
+
+def t_concurrent_first_login(S):
+    f = S.fake
+    openid = "oconcurrent" + str(int(time.time() * 1000))
+    codes = [f.code(openid=openid)["code"] for _ in range(10)]
+    with concurrent.futures.ThreadPoolExecutor(10) as ex:
+        rs = list(ex.map(lambda cd: request(S.main, "GET", "/api/user/auth_login?code=" + cd), codes))
+    check(all(r.status == 200 for r in rs), "10 concurrent logins succeed: %r" % [r.status for r in rs])
+    ids = {r.res["user"]["id"] for r in rs if r.status == 200}
+    news = [r.res["is_new_user"] for r in rs if r.status == 200]
+    check(len(ids) == 1, "one user: %r" % ids)
+    check(news.count(True) == 1, "exactly one is_new_user: %r" % news)
+
+
+def t_expiry(S):
+    f = S.fake
+    _, r = login(S.ttl, f)
+    tok = r.res["token"]
+    check(r.res["expires_in"] == 3, "short TTL in the response")
+    check(request(S.ttl, "GET", "/api/user/info", headers=bearer(tok)).status == 200, "fresh ok")
+    time.sleep(3.5)
+    r = request(S.ttl, "GET", "/api/user/info", headers=bearer(tok))
+    check(r.status == 401, "absolute expiry: 401 after TTL (%d)" % r.status)
+    # Idle: used within the idle window it stays; unused past it, it dies.
+    _, r = login(S.idle, f)
+    tok = r.res["token"]
+    for _ in range(3):
+        time.sleep(1.0)
+        check(request(S.idle, "GET", "/api/user/info", headers=bearer(tok)).status == 200,
+              "active session survives the idle timeout")
+    time.sleep(2.6)
+    check(request(S.idle, "GET", "/api/user/info", headers=bearer(tok)).status == 401,
+          "idle session expires")
+
+
+def t_pg_restart(S):
+    _, r = login(S.main, S.fake)
+    tok = r.res["token"]
+    pids = pool_pids(S)
+    S.stack.stop_pg()
+    t0 = time.monotonic()
+    r = request(S.main, "GET", "/healthz")
+    check(r.status == 503 and r.slug == "unavailable", "PG down: healthz 503 (%d)" % r.status)
+    r = request(S.main, "GET", "/api/user/info", headers=bearer(tok))
+    check(r.status == 503 and r.slug == "unavailable", "PG down: info 503")
+    c = S.fake.code()
+    r = request(S.main, "GET", "/api/user/auth_login?code=" + c["code"])
+    check(r.status == 503, "PG down: login 503")
+    check(time.monotonic() - t0 < 5, "503s come fast")
+    for _ in range(10):
+        request(S.main, "GET", "/healthz")
+    S.stack.start_pg()
+    ok = False
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if request(S.main, "GET", "/healthz").status == 200:
+            ok = True
+            break
+        time.sleep(0.2)
+    check(ok, "healthz recovers after PostgreSQL is back")
+    time.sleep(0.5)
+    statuses = [request(S.main, "GET", "/api/user/info", headers=bearer(tok)).status for _ in range(20)]
+    check(all(s == 200 for s in statuses), "every worker recovered: %r" % statuses)
+    check(pool_pids(S) == pids, "no worker was restarted")
+
+
+def pool_pids(S):
+    p = S.stack.pools["main"]["pool"]
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True)
+    mw = out.stdout.split()
+    kids = []
+    for m in mw:
+        kids += subprocess.run(["ps", "-o", "pid=", "--ppid", m], capture_output=True,
+                               text=True).stdout.split()
+    return sorted(mw + kids)
+
+
+def t_logs(S):
+    time.sleep(0.3)
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    lines = [l for l in text.splitlines() if " access " in l]
+    check(len(lines) > 50, "access log lines written (%d)" % len(lines))
+    good = all(re.search(r"rid=\S+ access method=\S+ route=\S+ status=\d+ error=\S+ dur_ms=[\d.]+ uid=\S+", l)
+               for l in lines)
+    check(good, "access lines carry rid, route, status, duration, user")
+    check("rid=abc-123.X_y access" in text, "the caller's request id is in the log")
+    leaked = [s for s in secrets_seen if s and s in text]
+    check(not leaked, "no token or session_key in the logs (%d leaked)" % len(leaked))
+    check(devstack.DEV_SECRET not in text, "no app secret in the logs")
+    for hl, raw in responses:
+        blob = raw.decode("utf-8", "replace") + json.dumps(hl)
+        if devstack.DEV_SECRET in blob:
+            check(False, "app secret in a response")
+            break
+    sks = [s for s in secrets_seen if len(s) == 24]
+    check(not any(sk in raw.decode("utf-8", "replace") for _, raw in responses for sk in sks),
+          "no session_key in any response")
+
+
+class Setup:
+    pass
+
+
+def main():
+    os.makedirs(STATE, exist_ok=True)
+    if os.path.exists(LOG):
+        os.unlink(LOG)
+    stack = devstack.Stack(state=STATE, log_to=LOG)
+    S = Setup()
+    S.stack = stack
+    tests = [t_healthz, t_login_shapes, t_single_use_and_errcodes, t_slow_wechat,
+             t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
+             t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
+             t_expiry, t_pg_restart, t_logs]
+    try:
+        stack.start_pg()
+        stack.migrate()
+        stack.start_fakewx()
+        S.fake = Fake(stack.fakewx_url, stack.env["WX_CA_FILE"])
+        base = {"WX_TIMEOUT_MS": str(TIMEOUT_MS)}
+        S.main = stack.start_pool("main", env=base)
+        S.ttl = stack.start_pool("ttl", workers=1, env=dict(base, WXAUTH_SESSION_TTL="3"))
+        S.idle = stack.start_pool("idle", workers=1, env=dict(base, WXAUTH_SESSION_IDLE="2"))
+        S.wrongca = stack.start_pool("wrongca", workers=1, env=dict(
+            base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
+        S.badsecret = stack.start_pool("badsecret", workers=1, env=dict(base, WX_SECRET="wrong"))
+        for t in tests:
+            t0 = time.monotonic()
+            n0 = failed
+            try:
+                t(S)
+            except Exception:
+                check(False, t.__name__ + " raised:\n" + traceback.format_exc())
+            print("  %-32s %s (%.1fs)" % (t.__name__, "ok" if failed == n0 else "FAILED",
+                                         time.monotonic() - t0), flush=True)
+    finally:
+        stack.stop_all()
+    print("integration: %d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
