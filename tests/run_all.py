@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""make test: unit tests, the unit tests again under ASan+UBSan, then the
+integration suite through the real stack.  Prints each stage's tally and a
+last line "N passed, M failed"; exits non-zero on any failure."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAGES = [
+    ("unit", ["make", "--no-print-directory", "unit"]),
+    ("unit under ASan+UBSan", ["make", "--no-print-directory", "asan-unit"]),
+    ("integration", ["/usr/bin/python3", "tests/integration/run.py"]),
+]
+
+
+def main():
+    total_p = total_f = 0
+    t_all = time.monotonic()
+    for name, argv in STAGES:
+        print("== %s" % name, flush=True)
+        t0 = time.monotonic()
+        p = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        out = p.stdout
+        sys.stdout.write(out if p.returncode != 0 else
+                         "".join(l + "\n" for l in out.splitlines()
+                                 if re.search(r"passed|FAIL|ok \(|error", l)))
+        m = re.findall(r"^(\w[\w ]*): (\d+) passed, (\d+) failed$", out, re.M)
+        if m:
+            p_, f_ = int(m[-1][1]), int(m[-1][2])
+        else:
+            p_, f_ = 0, 1
+        if p.returncode != 0 and f_ == 0:
+            f_ = 1
+        total_p += p_
+        total_f += f_
+        print("== %s: %d passed, %d failed (%.0fs)" % (name, p_, f_, time.monotonic() - t0),
+              flush=True)
+    print("make test took %.0fs" % (time.monotonic() - t_all))
+    print("%d passed, %d failed" % (total_p, total_f))
+    return 0 if total_f == 0 and total_p > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
