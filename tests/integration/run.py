@@ -489,7 +489,9 @@ def main():
         S.fake = Fake(stack.fakewx_url, stack.env["WX_CA_FILE"])
         base = {"WX_TIMEOUT_MS": str(TIMEOUT_MS)}
         S.main = stack.start_pool("main", env=base)
-        S.ttl = stack.start_pool("ttl", workers=1, env=dict(base, WXAUTH_SESSION_TTL="3"))
+        # One worker with one thread and one connection must work too.
+        S.ttl = stack.start_pool("ttl", workers=1, env=dict(base, WXAUTH_SESSION_TTL="3",
+                                                            WXAUTH_THREADS="1", WXAUTH_DB_POOL="1"))
         S.idle = stack.start_pool("idle", workers=1, env=dict(base, WXAUTH_SESSION_IDLE="2"))
         S.wrongca = stack.start_pool("wrongca", workers=1, env=dict(
             base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
