@@ -88,6 +88,9 @@ check_url(const char *s, int *http)
 		*http = 1;
 	} else
 		return -1;
+	/* No userinfo: "http://localhost@evil.com" must not pass as loopback. */
+	if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
+		return -1;
 	if (*host == '[')
 		end = strchr(host, ']') != NULL ? strchr(host, ']') + 1 : NULL;
 	else

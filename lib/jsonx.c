@@ -1,10 +1,53 @@
 /*
  * jsonx.c -- strict JSON over json-c (see jsonx.h).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonx.h"
+#include "parse.h"
+
+/* Does v hold a NaN or an infinity anywhere?  (json-c accepts them.) */
+static int
+nonfinite(json_object *v)
+{
+	size_t	 i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		return !isfinite(json_object_get_double(v));
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (nonfinite(json_object_array_get_idx(v, i)))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (nonfinite(val))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* Strict UTF-8 and no control bytes other than JSON whitespace. */
+static int
+clean_text(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 && s[i] != ' ' && s[i] != '\t' &&
+		    s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return utf8_count(s, n) >= 0;
+}
 
 json_object *
 jsonx_parse(const char *s, size_t n)
@@ -13,7 +56,7 @@ jsonx_parse(const char *s, size_t n)
 	json_object		*obj = NULL;
 	size_t			 end;
 
-	if (n > INT32_MAX)
+	if (n > INT32_MAX || !clean_text(s, n))
 		return NULL;
 	if ((tok = json_tokener_new_ex(JSONX_DEPTH)) == NULL)
 		abort();
@@ -33,6 +76,10 @@ jsonx_parse(const char *s, size_t n)
 			obj = NULL;
 			break;
 		}
+	if (obj != NULL && nonfinite(obj)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
 out:
 	json_tokener_free(tok);
 	return obj;

@@ -12,9 +12,14 @@
 #define JSONX_DEPTH	16	/* deepest nesting we parse */
 
 /*
- * Parse exactly the n bytes at s as one JSON value (RFC 8259: strict, valid
- * UTF-8, nothing after the value but whitespace, at most JSONX_DEPTH deep).
- * Returns the value (caller puts it) or NULL.
+ * Parse exactly the n bytes at s as one JSON object, array or string
+ * (json-c's strict mode; the text is valid UTF-8 in the strict sense of
+ * utf8_count(); no control bytes but JSON whitespace; no NaN or Infinity;
+ * nothing after the value but whitespace; at most JSONX_DEPTH deep).
+ * Returns the value (caller puts it) or NULL.  Leniencies json-c keeps:
+ * a bare number or literal at the top level is refused, while "1.", a
+ * single-quoted member name and a raw tab inside a string are accepted;
+ * of a member repeated in one object, the last wins.
  */
 json_object	*jsonx_parse(const char *s, size_t n);
 

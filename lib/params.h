@@ -7,7 +7,8 @@
  * and checked, or the request is refused with bad_request and a message
  * naming the parameter.  Undeclared parameters are ignored.  A parameter
  * given twice (in the query and the body, or twice in one of them) is
- * refused: there is no "which one wins".
+ * refused: there is no "which one wins".  (Within one JSON object a
+ * repeated member cannot be seen: json-c keeps the last; see jsonx.h.)
  */
 #ifndef WXAUTH_PARAMS_H
 #define WXAUTH_PARAMS_H
