@@ -434,6 +434,56 @@ def t_pg_restart(S):
     check(pool_pids(S) == pids, "no worker was restarted")
 
 
+def psql(S, sql, db="wxauth"):
+    pg = S.stack.pg
+    return subprocess.run([os.path.join(pg.bindir, "psql"), "-h", pg.sock, "-U", "wxauth",
+                           "-d", db, "-tAqc", sql], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def t_reads_do_not_write(S):
+    _, r = login(S.main, S.fake)
+    tok = r.res["token"]
+    uid = r.res["user"]["id"]
+    q = "SELECT last_seen FROM sessions WHERE user_id = %d" % int(uid)
+    before = psql(S, q)
+    for _ in range(20):
+        request(S.main, "GET", "/api/user/info", headers=bearer(tok))
+        request(S.main, "GET", "/api/user/check_session", headers=bearer(tok))
+    check(psql(S, q) == before, "40 reads within a minute leave last_seen alone (no writes)")
+    # Only the token's hash is stored.
+    dump = psql(S, "SELECT encode(token_hash, 'escape') || encode(token_hash, 'hex') FROM sessions")
+    check(tok not in dump, "the session token itself is not stored")
+
+
+def t_concurrent_migrate(S):
+    psql(S, "DROP DATABASE IF EXISTS wxauth_migtest", db="postgres")
+    psql(S, "CREATE DATABASE wxauth_migtest", db="postgres")
+    url = S.stack.database_url.replace("dbname=wxauth", "dbname=wxauth_migtest")
+    env = dict(os.environ, DATABASE_URL=url)
+    procs = [subprocess.Popen([S.stack.binary, "migrate", os.path.join(ROOT, "migrations")],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(6)]
+    rcs = [p.wait(60) for p in procs]
+    check(rcs == [0] * 6, "6 concurrent migrate runs all succeed: %r" % rcs)
+    n = psql(S, "SELECT count(*) FROM schema_migrations", db="wxauth_migtest")
+    files = len([f for f in os.listdir(os.path.join(ROOT, "migrations")) if f.endswith(".sql")])
+    check(n == str(files), "each migration recorded once (%s of %d)" % (n, files))
+    check(psql(S, "SELECT count(*) FROM users", db="wxauth_migtest") == "0", "schema in place")
+    psql(S, "DROP DATABASE wxauth_migtest", db="postgres")
+
+
+def t_bad_config(S):
+    env = dict(os.environ, DATABASE_URL="x", WX_APPID="wx1", WX_SECRET="s",
+               WXAUTH_SESSION_TTL="12abc")
+    p = subprocess.run([S.stack.binary], env=env, capture_output=True, text=True, timeout=10)
+    check(p.returncode != 0 and "WXAUTH_SESSION_TTL" in p.stderr,
+          "a bad value names the variable and exits: %r" % p.stderr)
+    env = dict(env, WXAUTH_SESSION_TTL="60", WX_API_BASE="http://example.com")
+    p = subprocess.run([S.stack.binary], env=env, capture_output=True, text=True, timeout=10)
+    check(p.returncode != 0 and "WX_API_BASE" in p.stderr, "plain http off loopback refused")
+
+
 def pool_pids(S):
     p = S.stack.pools["main"]["pool"]
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True)
@@ -454,6 +504,14 @@ def t_logs(S):
                for l in lines)
     check(good, "access lines carry rid, route, status, duration, user")
     check("rid=abc-123.X_y access" in text, "the caller's request id is in the log")
+    ids = ["onelog-%d-%d" % (os.getpid(), i) for i in range(30)]
+    for i, rid in enumerate(ids):
+        request(S.main, "GET", ("/healthz", "/api/user/info", "/nope")[i % 3],
+                headers={"X-Request-Id": rid})
+    time.sleep(0.3)
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    counts = [len(re.findall(r"rid=%s access " % re.escape(r), text)) for r in ids]
+    check(counts == [1] * len(ids), "exactly one access line per request: %r" % counts)
     leaked = [s for s in secrets_seen if s and s in text]
     check(not leaked, "no token or session_key in the logs (%d leaked)" % len(leaked))
     check(devstack.DEV_SECRET not in text, "no app secret in the logs")
@@ -481,7 +539,8 @@ def main():
     tests = [t_healthz, t_login_shapes, t_single_use_and_errcodes, t_slow_wechat,
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
-             t_expiry, t_pg_restart, t_logs]
+             t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
+             t_pg_restart, t_logs]
     try:
         stack.start_pg()
         stack.migrate()
