@@ -129,8 +129,10 @@ h_user_info(struct ctx *c)
 }
 
 /*
- * GET /api/user/check_session: valid and the seconds left before the
- * session's absolute expiry (an idle session expires sooner if unused).
+ * GET /api/user/check_session: valid, and the seconds left before the
+ * session expires if it is not used (the sooner of its absolute and its idle
+ * expiry).  remote=1 (asking WeChat about the session_key) is not served
+ * yet: it comes with the profile and phone work.
  */
 enum err
 h_check_session(struct ctx *c)

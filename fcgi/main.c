@@ -128,16 +128,30 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 	sigset_t	 ss;
 
+	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
+	int		 rc;
+
+	/*
+	 * WAKE_SIGNAL may interrupt only the wait for a connection: it stays
+	 * blocked while a request is served, so no read or write of a request
+	 * in flight is ever cut short by a stop.
+	 */
 	sigemptyset(&ss);
 	sigaddset(&ss, WAKE_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
 	while (!stopping) {
 		w->in_accept = 1;
-		if (stopping || FCGX_Accept_r(&w->fr) < 0) {
-			w->in_accept = 0;
-			break;
-		}
+		pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+		rc = stopping ? -1 : FCGX_Accept_r(&w->fr);
+		pthread_sigmask(SIG_BLOCK, &ss, NULL);
 		w->in_accept = 0;
+		if (rc < 0) {
+			if (stopping)
+				break;
+			/* EMFILE, ENOBUFS...: the thread must not die quietly. */
+			log_msg(LOG_WARN, NULL, "accept failed (%d); retrying", rc);
+			nanosleep(&pause, NULL);
+			continue;
+		}
 		serve(w);
 		FCGX_Finish_r(&w->fr);
 	}

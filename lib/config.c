@@ -41,7 +41,8 @@ static const struct cfg_var vars[] = {
 	    "604800", 1 },
 	{ "WXAUTH_SESSION_IDLE", CFG_INT, OFF(session_idle), 1, 31536000,
 	    "86400", 1 },
-	{ "WX_TIMEOUT_MS", CFG_INT, OFF(wx_timeout_ms), 100, 60000,
+	/* At most 25 s: the web server gives a request 30 s (read-timeout). */
+	{ "WX_TIMEOUT_MS", CFG_INT, OFF(wx_timeout_ms), 100, 25000,
 	    "5000", 1 },
 	{ "WXAUTH_THREADS", CFG_INT, OFF(threads), 1, 256, "16", 1 },
 	{ "WXAUTH_DB_POOL", CFG_INT, OFF(db_pool), 1, 64, "2", 1 },

@@ -443,7 +443,8 @@ static const struct stmt st_session_user = { "session_user",
 	"  AND s.last_seen <= now() - make_interval(secs => $3::int)"
 	")"
 	" SELECT " USER_COLS("u") ","
-	" ceil(extract(epoch FROM s.expires_at - now()))::bigint"
+	" ceil(extract(epoch FROM LEAST(s.expires_at,"
+	"  s.last_seen + make_interval(secs => $2::int)) - now()))::bigint"
 	" FROM s JOIN users u ON u.id = s.user_id", 1 };
 
 enum err

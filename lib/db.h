@@ -66,8 +66,9 @@ enum err	 db_login(struct db *, const struct db_login *, struct user *u,
  * The user behind a live session: the token hash exists, has not reached
  * its absolute expiry, and was seen within idle seconds.  Refreshes the
  * last-seen time only when it is older than touch seconds, in the same
- * statement.  Fills u and *expires_in (seconds to the absolute expiry), or
- * returns ERR_UNAUTHORIZED.
+ * statement.  Fills u and *expires_in (seconds until it expires if unused:
+ * the sooner of the absolute and the idle expiry), or returns
+ * ERR_UNAUTHORIZED.
  */
 enum err	 db_session_user(struct db *, const uint8_t hash[SHA256_LEN],
 		    long idle, long touch, struct user *u, long *expires_in,

@@ -71,8 +71,9 @@ err_for_server_status(int status)
 		return ERR_INTERNAL;
 	case 502:	/* the pool answered garbage or not at all */
 	case 503:	/* the pool cannot be reached */
-	case 504:	/* the pool did not answer in time */
 		return ERR_UNAVAILABLE;
+	case 504:	/* the pool did not answer in time */
+		return ERR_UPSTREAM_TIMEOUT;
 	default:
 		return ERR_BAD_REQUEST;
 	}

@@ -323,7 +323,7 @@ test_server_status(void)
 	CHECK(err_for_server_status(413) == ERR_PAYLOAD_TOO_LARGE);
 	CHECK(err_for_server_status(503) == ERR_UNAVAILABLE);
 	CHECK(err_for_server_status(502) == ERR_UNAVAILABLE);
-	CHECK(err_for_server_status(504) == ERR_UNAVAILABLE);
+	CHECK(err_for_server_status(504) == ERR_UPSTREAM_TIMEOUT);
 	CHECK(err_for_server_status(404) == ERR_NOT_FOUND);
 	CHECK(err_for_server_status(405) == ERR_METHOD_NOT_ALLOWED);
 	CHECK(err_for_server_status(500) == ERR_INTERNAL);
