@@ -473,6 +473,29 @@ def t_concurrent_migrate(S):
     psql(S, "DROP DATABASE wxauth_migtest", db="postgres")
 
 
+def t_graceful_stop(S):
+    """A worker told to stop finishes the request it is serving."""
+    # spawn-fcgi -n execs multiwatch, whose children are the workers.
+    kids = subprocess.run(["pgrep", "-P", str(S.stack.pools["grace"]["pool"].pid)],
+                          capture_output=True, text=True).stdout.split()
+    check(len(kids) == 1, "one worker in the grace pool: %r" % kids)
+    c = S.fake.code(delay_ms=1200)
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        fut = ex.submit(request, S.grace, "GET", "/api/user/auth_login?code=" + c["code"])
+        time.sleep(0.4)
+        os.kill(int(kids[0]), 15)
+        r = fut.result(10)
+    check(r.status == 200 and r.res.get("token"), "the request in flight completed (%d)" % r.status)
+    if r.status == 200:
+        secrets_seen.add(r.res["token"])
+    time.sleep(0.5)
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    check("wxauth[%s] worker stopped" % kids[0] in text, "the worker then exited")
+    ok = any(request(S.grace, "GET", "/healthz").status == 200 or time.sleep(0.2)
+             for _ in range(20))
+    check(ok, "multiwatch started a new worker")
+
+
 def t_bad_config(S):
     env = dict(os.environ, DATABASE_URL="x", WX_APPID="wx1", WX_SECRET="s",
                WXAUTH_SESSION_TTL="12abc")
@@ -540,6 +563,7 @@ def main():
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
              t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
+             t_graceful_stop,
              t_pg_restart, t_logs]
     try:
         stack.start_pg()
@@ -555,6 +579,7 @@ def main():
         S.wrongca = stack.start_pool("wrongca", workers=1, env=dict(
             base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
         S.badsecret = stack.start_pool("badsecret", workers=1, env=dict(base, WX_SECRET="wrong"))
+        S.grace = stack.start_pool("grace", workers=1, env=dict(base, WX_TIMEOUT_MS="3000"))
         for t in tests:
             t0 = time.monotonic()
             n0 = failed
