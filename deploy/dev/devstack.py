@@ -215,6 +215,10 @@ class Stack:
         rundir = os.path.join(self.state, "pool-" + name)
         os.makedirs(rundir, exist_ok=True)
         sock = os.path.join(rundir, "wxauth.sock")
+        if len(sock) > 100:     # unix socket paths are limited to 108 bytes
+            short = "/tmp/wxauth-" + hashlib.sha256(rundir.encode()).hexdigest()[:12]
+            os.makedirs(short, mode=0o700, exist_ok=True)
+            sock = os.path.join(short, "wxauth.sock")
         penv = dict(os.environ)
         penv.update(self.env)
         penv["DATABASE_URL"] = self.database_url
