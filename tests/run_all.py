@@ -28,7 +28,7 @@ def main():
         out = p.stdout
         sys.stdout.write(out if p.returncode != 0 else
                          "".join(l + "\n" for l in out.splitlines()
-                                 if re.search(r"passed|FAIL|ok \(|error", l)))
+                                 if re.search(r"passed|FAIL|ok \(|error:", l)))
         m = re.findall(r"^(\w[\w ]*): (\d+) passed, (\d+) failed$", out, re.M)
         if m:
             p_, f_ = int(m[-1][1]), int(m[-1][2])
