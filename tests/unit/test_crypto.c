@@ -108,9 +108,118 @@ test_random(void)
 	CHECK(ok);
 }
 
+/* Hex of a byte string. */
+static const char *
+hx(const uint8_t *b, size_t n)
+{
+	static char	 out[2 * 64 + 1];
+
+	hex_encode(b, n, out);
+	return out;
+}
+
+static size_t
+unb64(const char *s, uint8_t *out, size_t outsz)
+{
+	size_t	 n = 0;
+
+	if (b64_decode(s, strlen(s), out, outsz, &n) != 0)
+		return (size_t)-1;
+	return n;
+}
+
+/* WeChat's own examples (wechat-api.md): signature, HMAC, decryption. */
+static void
+test_wechat_vectors(void)
+{
+	static const char raw[] = "{\"nickName\":\"Band\",\"gender\":1,"
+	    "\"language\":\"zh_CN\",\"city\":\"Guangzhou\",\"province\":"
+	    "\"Guangdong\",\"country\":\"CN\",\"avatarUrl\":\"http://wx.qlogo."
+	    "cn/mmopen/vi_32/1vZvI39NWFQ9XM4LtQpFrQJ1xlgZxx3w7bQxKARol6503Iusw"
+	    "jjn6nIGBiaycAjAtpujxyzYsrztuuICqIM5ibXQ/0\"}HyVFkGl5F5OQWJZZaNzBBg==";
+	static const char enc[] = "CiyLU1Aw2KjvrjMdj8YKliAjtP4gsMZMQmRzooG2xrDcvSnx"
+	    "IMXFufNstNGTyaGS9uT5geRa0W4oTOb1WT7fJlAC+oNPdbB+3hVbJSRgv+4lGOETKUQ"
+	    "z6OYStslQ142dNCuabNPGBzlooOmB231qMM85d2/fV6ChevvXvQP8Hkue1poOFtnEtp"
+	    "yxVLW1zAo6/1Xx1COxFvrc2d7UL/lmHInNlxuacJXwu0fjpXfz/YqYzBIBzD6WUfTIF9"
+	    "GRHpOn/Hz7saL8xz+W//FRAUid1OksQaQx4CMs8LOddcQhULW4ucetDf96JcR3g0gfR"
+	    "K4PC7E/r7Z6xNrXd2UIeorGj5Ef7b1pJAYB6Y5anaHqZ9J6nKEBvB4DnNLIVWSgARns"
+	    "/8wR2SiRS7MNACwTyrGvt9ts8p12PKFdlqYTopNHR1Vf7XjfhQlVsAJdNiKdYmYVoKla"
+	    "Rv85IfVunYzO0IKXsyl7JCUjCpoG20f0a04COwfneQAGGwd5oa+T8yO5hzuyDb/Xcxx"
+	    "mK01EpqOyuxINew==";
+	static const char plain[] = "{\"openId\":\"oGZUI0egBJY1zhBYw2KhdUfwVJJE\","
+	    "\"nickName\":\"Band\",\"gender\":1,\"language\":\"zh_CN\",\"city\":"
+	    "\"Guangzhou\",\"province\":\"Guangdong\",\"country\":\"CN\","
+	    "\"avatarUrl\":\"http://wx.qlogo.cn/mmopen/vi_32/aSKcBBPpibyKNicHNTMM0q"
+	    "JVh8Kjgiak2AHWr8MHM4WgMEm7GFhsf8OYrySdbvAMvTsw3mo8ibKicsnfN5pRjl1p8HQ"
+	    "/0\",\"unionId\":\"ocMvos6NjeKLIBqg5Mr9QjxrP1FA\",\"watermark\":"
+	    "{\"timestamp\":1477314187,\"appid\":\"wx4f4bc4dec97d474b\"}}";
+	uint8_t	 h[SHA256_LEN], key[16], iv[16], ct[1024], pt[1024];
+	size_t	 kn, ivn, n, ptn = 0;
+	static const char hk[] = "o0q0otL8aEzpcZL/FT9WsQ==";
+
+	CHECK(crypto_sha1(raw, strlen(raw), h) == 0);
+	CHECK_STR(hx(h, SHA1_LEN), "75e81ceda165f4ffa64f4068af58c64b8f54b88c");
+	CHECK(crypto_hmac_sha256(hk, strlen(hk), "{\"foo\":\"bar\"}", 13, h) == 0);
+	CHECK_STR(hx(h, SHA256_LEN),
+	    "654571f79995b2ce1e149e53c0a33dc39c0a74090db514261454e8dbe432aa0b");
+
+	kn = unb64("tiihtNczf5v6AKRyjwEUhQ==", key, sizeof(key));
+	ivn = unb64("r7BXXKkLb8qrSNn05n0qiA==", iv, sizeof(iv));
+	n = unb64(enc, ct, sizeof(ct));
+	CHECK(kn == 16 && ivn == 16 && n % 16 == 0 && n > 0);
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == 0);
+	CHECK(ptn == 393 && strlen(plain) == 393 && memcmp(pt, plain, 393) == 0);
+
+	/* Wrong key, truncated, empty, not a block multiple, a flipped pad. */
+	key[0] ^= 1;
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == -1);
+	key[0] ^= 1;
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n - 16, pt, &ptn) == -1 ||
+	    ptn < 393);
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, 0, pt, &ptn) == -1);
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n - 1, pt, &ptn) == -1);
+	ct[n - 17] ^= 0x01;	/* changes the last plaintext byte: the pad */
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == -1);
+	ct[n - 17] ^= 0x01;
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == 0);
+}
+
+/* AES-256-GCM: the GCM specification's test case 14, then round trips. */
+static void
+test_gcm(void)
+{
+	uint8_t	 key[32] = { 0 }, iv[12] = { 0 }, pt[16] = { 0 };
+	uint8_t	 ct[64], tag[16], back[64];
+	const char	*msg = "HyVFkGl5F5OQWJZZaNzBBg==";
+	size_t	 n = strlen(msg);
+
+	CHECK(crypto_gcm_seal(key, iv, NULL, 0, pt, 16, ct, tag) == 0);
+	CHECK_STR(hx(ct, 16), "cea7403d4d606b6e074ec5d3baf39d18");
+	CHECK_STR(hx(tag, 16), "d0d1c8a799996bf0265b98b5d48ab919");
+
+	key[5] = 7;
+	iv[3] = 9;
+	CHECK(crypto_gcm_seal(key, iv, "kid1", 4, (const uint8_t *)msg, n, ct,
+	    tag) == 0);
+	CHECK(memcmp(ct, msg, n) != 0);
+	CHECK(crypto_gcm_open(key, iv, "kid1", 4, ct, n, tag, back) == 0 &&
+	    memcmp(back, msg, n) == 0);
+	CHECK(crypto_gcm_open(key, iv, "kid2", 4, ct, n, tag, back) == -1);
+	ct[0] ^= 1;
+	CHECK(crypto_gcm_open(key, iv, "kid1", 4, ct, n, tag, back) == -1);
+	ct[0] ^= 1;
+	tag[15] ^= 1;
+	CHECK(crypto_gcm_open(key, iv, "kid1", 4, ct, n, tag, back) == -1);
+	tag[15] ^= 1;
+	key[0] ^= 1;
+	CHECK(crypto_gcm_open(key, iv, "kid1", 4, ct, n, tag, back) == -1);
+}
+
 int
 main(void)
 {
+	test_wechat_vectors();
+	test_gcm();
 	test_sha256();
 	test_equal();
 	test_random();

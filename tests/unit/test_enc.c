@@ -100,10 +100,67 @@ test_hex(void)
 	    out[3] == 'X');
 }
 
+/* Decode s strictly; the result as a string in out, or NULL. */
+static const char *
+dec(const char *s)
+{
+	static char	 out[256];
+	size_t		 n;
+
+	if (b64_decode(s, strlen(s), (uint8_t *)out, sizeof(out) - 1, &n) != 0)
+		return NULL;
+	out[n] = '\0';
+	return out;
+}
+
+static void
+test_b64(void)
+{
+	static const char *const v[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	char		 enc[64];
+	uint8_t		 raw[32];
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		CHECK(b64_encode((const uint8_t *)v[i][0], strlen(v[i][0]), enc) ==
+		    strlen(v[i][1]));
+		CHECK_STR(enc, v[i][1]);
+		CHECK_STR(dec(v[i][1]), v[i][0]);
+	}
+	raw[0] = 0xfb;
+	raw[1] = 0xff;
+	b64_encode(raw, 2, enc);
+	CHECK_STR(enc, "+/8=");
+	/* WeChat's official session_key decodes to exactly 16 bytes. */
+	CHECK(b64_decode("tiihtNczf5v6AKRyjwEUhQ==", 24, raw, 16, &n) == 0 &&
+	    n == 16 && raw[0] == 0xb6 && raw[15] == 0x85);
+	CHECK(b64_decode("tiihtNczf5v6AKRyjwEUhQ==", 24, raw, 15, &n) == -1);
+	/* Strict: no repair, no URL alphabet, no whitespace, canonical. */
+	CHECK(dec("Zm9v YmFy") == NULL);
+	CHECK(dec(" m9vYmFy") == NULL);	/* a '+' that arrived as a space */
+	CHECK(dec("Zm9vYmF") == NULL);	/* not a multiple of 4 */
+	CHECK(dec("Zm9vYmE") == NULL);
+	CHECK(dec("Zg") == NULL);	/* unpadded */
+	CHECK(dec("Zg=") == NULL);
+	CHECK(dec("Zh==") == NULL);	/* non-zero unused bits */
+	CHECK(dec("Zm9=") == NULL);
+	CHECK(dec("Zm8=") != NULL);
+	CHECK(dec("-_8=") == NULL);	/* base64url is not base64 */
+	CHECK(dec("Zg==Zg==") == NULL);	/* padding inside */
+	CHECK(dec("====") == NULL);
+	CHECK(dec("Z===") == NULL);
+	CHECK(dec("Zm9v\n") == NULL);
+}
+
 int
 main(void)
 {
 	test_b64url();
 	test_hex();
+	test_b64();
 	return check_done("test_enc");
 }
