@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""What the integration suites share: the tally, a request helper that checks
+the envelope on every response, the fake WeChat's control API, login, and
+psql.  Standard library only."""
+
+import http.client
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "deploy", "dev"))
+import devstack  # noqa: E402,F401
+
+STATE = os.path.join(ROOT, ".state", "test")
+LOG = os.path.join(STATE, "workers.log")
+TIMEOUT_MS = 1000
+
+passed = 0
+failed = 0
+responses = []      # every (headers, body) seen, for the secret-hygiene check
+secrets_seen = set()  # session_keys and tokens that must never be logged
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + what, flush=True)
+
+
+class Resp:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        try:
+            self.json = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            self.json = None
+
+    def h(self, name):
+        return self.headers.get(name.lower())
+
+    @property
+    def res(self):
+        return (self.json or {}).get("res") or {}
+
+    @property
+    def slug(self):
+        return (self.json or {}).get("error")
+
+
+def request(base, method, path, body=None, headers=None, ctype=None):
+    host, port = base.replace("http://", "").split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    hdrs = dict(headers or {})
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            ctype = ctype or "application/json"
+        elif isinstance(body, str):
+            body = body.encode()
+        hdrs["Content-Type"] = ctype or "application/x-www-form-urlencoded"
+    elif method == "POST":
+        body = b""
+    c.request(method, path, body=body, headers=hdrs)
+    r = c.getresponse()
+    raw = r.read()
+    hl = {}
+    for k, v in r.getheaders():
+        k = k.lower()
+        hl[k] = hl[k] + "\n" + v if k in hl else v
+    c.close()
+    resp = Resp(r.status, hl, raw)
+    responses.append((hl, raw))
+    # The envelope, on everything.
+    ok = resp.json is not None and isinstance(resp.json.get("code"), int) and \
+        isinstance(resp.json.get("msg"), str) and \
+        hl.get("content-type") == "application/json; charset=utf-8"
+    check(ok, "JSON envelope on %s %s (%d: %r)" % (method, path, r.status, raw[:100]))
+    if resp.json is not None:
+        if r.status == 200:
+            check(resp.json.get("code") == 0 and "res" in resp.json, "success envelope %s" % path)
+        else:
+            check(resp.json.get("code") != 0 and isinstance(resp.json.get("error"), str),
+                  "error envelope %s %d" % (path, r.status))
+    if path.startswith("/api/") and r.status not in (400, 411, 413, 431) or \
+            (path.startswith("/api/") and resp.h("x-request-id")):
+        check(resp.h("cache-control") == "no-store", "Cache-Control on %s (%d)" % (path, r.status))
+        check(bool(resp.h("x-request-id")), "X-Request-Id on %s" % path)
+    return resp
+
+
+class Fake:
+    def __init__(self, url, ca):
+        self.url = url
+        self.ctx = ssl.create_default_context(cafile=ca)
+
+    def call(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        r = urllib.request.urlopen(urllib.request.Request(
+            self.url + path, data=data, headers={"Content-Type": "application/json"}),
+            context=self.ctx, timeout=10)
+        return json.loads(r.read())
+
+    def code(self, **kw):
+        c = self.call("/_fake/code", kw)
+        if c.get("session_key"):
+            secrets_seen.add(c["session_key"])
+        return c
+
+    def stats(self):
+        return self.call("/_fake/stats")
+
+    def phone_code(self, **kw):
+        return self.call("/_fake/phone_code", kw)
+
+    def encrypt(self, session_key, data=None, **kw):
+        if data is not None:
+            kw["data"] = data
+        return self.call("/_fake/encrypt", dict(kw, session_key=session_key))
+
+    def config(self, **kw):
+        return self.call("/_fake/config", kw)
+
+    def expire_token(self):
+        return self.call("/_fake/expire_token", {})
+
+
+def login(base, fake, headers=None, **kw):
+    c = fake.code(**kw)
+    r = request(base, "GET", "/api/user/auth_login?code=" + c["code"], headers=headers)
+    if r.status == 200:
+        secrets_seen.add(r.res["token"])
+    return c, r
+
+
+def bearer(tok):
+    return {"Authorization": "Bearer " + tok}
+
+
+def psql(S, sql, db="wxauth"):
+    pg = S.stack.pg
+    return subprocess.run([os.path.join(pg.bindir, "psql"), "-h", pg.sock, "-U", "wxauth",
+                           "-d", db, "-tAqc", sql], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def pool_pids(S):
+    p = S.stack.pools["main"]["pool"]
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(p.pid)], capture_output=True, text=True)
+    mw = out.stdout.split()
+    kids = []
+    for m in mw:
+        kids += subprocess.run(["ps", "-o", "pid=", "--ppid", m], capture_output=True,
+                               text=True).stdout.split()
+    return sorted(mw + kids)
