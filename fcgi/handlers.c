@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "enc.h"
 #include "jsonx.h"
+#include "log.h"
+#include "opendata.h"
 #include "sess.h"
 #include "user.h"
 #include "wxauth.h"
@@ -24,9 +27,13 @@ presented(const struct req *rq, uint8_t hash[SHA256_LEN])
 	return ok;
 }
 
-/* The user of the request's live session, or ERR_UNAUTHORIZED. */
+/*
+ * The user of the request's live session, or ERR_UNAUTHORIZED.  With key
+ * not NULL, also the user's sealed session_key (same round trip).
+ */
 static enum err
-authenticate(struct ctx *c, struct user *u, long *expires_in)
+authenticate(struct ctx *c, struct user *u, long *expires_in,
+    struct sealed *key)
 {
 	const struct config	*cfg = c->app->cfg;
 	uint8_t			 hash[SHA256_LEN];
@@ -35,7 +42,7 @@ authenticate(struct ctx *c, struct user *u, long *expires_in)
 	if (!presented(c->rq, hash))
 		return ERR_UNAUTHORIZED;
 	er = db_session_user(c->app->db, hash, cfg->session_idle,
-	    config_touch_interval(cfg), u, expires_in, c->rq->rid);
+	    config_touch_interval(cfg), u, expires_in, key, c->rq->rid);
 	if (er == ERR_OK)
 		c->rp->uid = u->id;
 	return er;
@@ -64,6 +71,7 @@ h_auth_login(struct ctx *c)
 	const struct config	*cfg = c->app->cfg;
 	struct wx_session	 ws;
 	struct db_login		 in;
+	struct sealed		 sk;
 	struct user		 u;
 	uint8_t			 newh[SHA256_LEN], oldh[SHA256_LEN];
 	char			 tok[SESS_TOKEN_LEN + 1], cookie[64];
@@ -76,13 +84,16 @@ h_auth_login(struct ctx *c)
 	    c->rq->rid);
 	if (er != ERR_OK)
 		return er;
-	if (sess_token_new(tok, newh) == -1) {
+	if (sess_token_new(tok, newh) == -1 ||
+	    user_seal_session_key(&cfg->keys, ws.openid, ws.session_key,
+	    &sk) == -1) {
 		memset(&ws, 0, sizeof(ws));
+		memset(tok, 0, sizeof(tok));
 		return ERR_INTERNAL;
 	}
 	in.openid = ws.openid;
 	in.unionid = ws.unionid[0] != '\0' ? ws.unionid : NULL;
-	in.session_key = ws.session_key;
+	in.session_key = &sk;
 	in.new_hash = newh;
 	in.old_hash = has_old ? oldh : NULL;
 	in.ttl = cfg->session_ttl;
@@ -120,7 +131,7 @@ h_user_info(struct ctx *c)
 	long		 exp;
 	enum err	 er;
 
-	if ((er = authenticate(c, &u, &exp)) != ERR_OK)
+	if ((er = authenticate(c, &u, &exp, NULL)) != ERR_OK)
 		return er;
 	c->rp->res = json_object_new_object();
 	json_object_object_add(c->rp->res, "user", user_json(&u));
@@ -128,27 +139,100 @@ h_user_info(struct ctx *c)
 	return ERR_OK;
 }
 
+/* The session_key of u, opened; 0, or -1 if there is none we can read. */
+static int
+open_session_key(struct ctx *c, const struct user *u, const struct sealed *sk,
+    char out[WX_SESSION_KEY_MAX + 1])
+{
+	if (sk->len == 0 || user_open_session_key(&c->app->cfg->keys,
+	    u->f[UF_OPENID], sk, out, WX_SESSION_KEY_MAX + 1) == -1) {
+		memset(out, 0, WX_SESSION_KEY_MAX + 1);
+		log_msg(LOG_INFO, c->rq->rid, "no readable session_key for "
+		    "uid=%lld", u->id);
+		return -1;
+	}
+	return 0;
+}
+
+struct checksession_arg {
+	const char	*openid;
+	const char	*signature;
+	int		 valid;
+};
+
+static enum err
+checksession_fn(struct wx *wx, const char *token, void *arg, int *stale,
+    const char *rid)
+{
+	struct checksession_arg	*a = arg;
+
+	return wx_checksession(wx, token, a->openid, a->signature, &a->valid,
+	    stale, rid);
+}
+
+/*
+ * Does WeChat still hold this session_key?  checksession with the
+ * HMAC-SHA256 of "" keyed by the key's base64 text, in lowercase hex.
+ */
+static enum err
+remote_check(struct ctx *c, const struct user *u, const struct sealed *sk,
+    int *valid)
+{
+	struct checksession_arg	 a;
+	uint8_t			 mac[SHA256_LEN];
+	char			 key[WX_SESSION_KEY_MAX + 1];
+	char			 hex[2 * SHA256_LEN + 1];
+	enum err		 er;
+
+	*valid = 0;
+	if (open_session_key(c, u, sk, key) == -1)
+		return ERR_OK;		/* nothing WeChat could confirm */
+	if (crypto_hmac_sha256(key, strlen(key), "", 0, mac) == -1) {
+		memset(key, 0, sizeof(key));
+		return ERR_INTERNAL;
+	}
+	memset(key, 0, sizeof(key));
+	hex_encode(mac, sizeof(mac), hex);
+	a.openid = u->f[UF_OPENID];
+	a.signature = hex;
+	a.valid = 0;
+	er = token_call(&c->app->tokens, c->wx, checksession_fn, &a,
+	    c->rq->rid);
+	*valid = a.valid;
+	return er;
+}
+
 /*
  * GET /api/user/check_session: valid, and the seconds left before the
  * session expires if it is not used (the sooner of its absolute and its idle
- * expiry).  remote=1 (asking WeChat about the session_key) is not served
- * yet: it comes with the profile and phone work.
+ * expiry).  remote=1 also asks WeChat whether the stored session_key still
+ * holds: session_key_valid.
  */
 enum err
 h_check_session(struct ctx *c)
 {
-	struct user	 u;
-	long		 exp;
-	enum err	 er;
+	const struct pval	*remote = &c->pa->v[CS_REMOTE];
+	struct sealed		 sk;
+	struct user		 u;
+	long			 exp;
+	int			 valid = 0, want = remote->set && remote->i;
+	enum err		 er;
 
-	if ((er = authenticate(c, &u, &exp)) != ERR_OK)
+	if ((er = authenticate(c, &u, &exp, want ? &sk : NULL)) != ERR_OK)
 		return er;
+	if (want)
+		er = remote_check(c, &u, &sk, &valid);
 	user_free(&u);
+	if (er != ERR_OK)
+		return er;
 	c->rp->res = json_object_new_object();
 	json_object_object_add(c->rp->res, "valid",
 	    json_object_new_boolean(1));
 	json_object_object_add(c->rp->res, "expires_in",
 	    json_object_new_int64(exp > 0 ? exp : 0));
+	if (want)
+		json_object_object_add(c->rp->res, "session_key_valid",
+		    json_object_new_boolean(valid));
 	return ERR_OK;
 }
 
@@ -169,4 +253,197 @@ h_logout(struct ctx *c)
 	    SESS_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
 	    c->rq->https ? "; Secure" : "");
 	return ERR_OK;
+}
+
+/* One of a pair of parameters without the other. */
+static enum err
+unpaired(struct ctx *c, const char *a, const char *b)
+{
+	reply_err(c->rp, ERR_BAD_REQUEST, "参数 %s 与 %s 须同时提供", a, b);
+	return ERR_BAD_REQUEST;
+}
+
+/* Decrypt the request's encrypted_data/encrypt_iv (at index enc, enc + 1). */
+static enum err
+decrypt(struct ctx *c, const struct user *u, const struct sealed *sk,
+    size_t enc, json_object **out)
+{
+	const struct pval	*d = &c->pa->v[enc], *iv = &c->pa->v[enc + 1];
+	char			 key[WX_SESSION_KEY_MAX + 1];
+	enum err		 er;
+
+	*out = NULL;
+	if (open_session_key(c, u, sk, key) == -1)
+		return ERR_DECRYPT_FAILED;
+	er = opendata_decrypt(key, d->s, d->len, iv->s, iv->len,
+	    c->app->cfg->wx_appid, out);
+	memset(key, 0, sizeof(key));
+	return er;
+}
+
+/*
+ * GET|POST /api/user/update_base_info: plain fields, verified raw_data
+ * and decrypted data, merged by the rules of profile.h, in one UPDATE.
+ */
+enum err
+h_update_base_info(struct ctx *c)
+{
+	const struct pval	*v = c->pa->v;
+	struct profile		 p;
+	struct sealed		 sk;
+	struct user		 u, nu;
+	json_object		*dec = NULL, *raw = NULL;
+	char			 key[WX_SESSION_KEY_MAX + 1];
+	long			 exp;
+	int			 enc = v[UB_ENC].set, sig = v[UB_RAW].set;
+	enum err		 er;
+
+	if (v[UB_ENC].set != v[UB_IV].set)
+		return unpaired(c, "encrypted_data", "encrypt_iv");
+	if (v[UB_RAW].set != v[UB_SIG].set)
+		return unpaired(c, "raw_data", "signature");
+	if ((er = authenticate(c, &u, &exp, enc || sig ? &sk : NULL)) !=
+	    ERR_OK)
+		return er;
+	memset(&p, 0, sizeof(p));
+	if (sig) {
+		if (open_session_key(c, &u, &sk, key) == -1)
+			er = ERR_INVALID_SIGNATURE;
+		else
+			er = opendata_check_signature(v[UB_RAW].s, v[UB_RAW].len,
+			    key, v[UB_SIG].s, v[UB_SIG].len);
+		memset(key, 0, sizeof(key));
+		if (er != ERR_OK)
+			goto out;
+		/* Checked to be a JSON object by the parameter table. */
+		raw = jsonx_parse(v[UB_RAW].s, v[UB_RAW].len);
+	}
+	if (enc && (er = decrypt(c, &u, &sk, UB_ENC, &dec)) != ERR_OK)
+		goto out;
+	profile_from_params(&p, c->pa);
+	if ((raw != NULL && (er = profile_from_wechat(&p, raw, c->rp->msg,
+	    sizeof(c->rp->msg))) != ERR_OK) ||
+	    (dec != NULL && (er = profile_from_wechat(&p, dec, c->rp->msg,
+	    sizeof(c->rp->msg))) != ERR_OK)) {
+		c->rp->er = er;
+		goto out;
+	}
+	if (profile_any(&p)) {
+		if ((er = db_user_update(c->app->db, u.id, &p, &nu,
+		    c->rq->rid)) != ERR_OK)
+			goto out;
+		user_free(&u);
+		u = nu;
+	}
+	c->rp->res = json_object_new_object();
+	json_object_object_add(c->rp->res, "user", user_json(&u));
+out:
+	json_object_put(dec);
+	json_object_put(raw);
+	profile_free(&p);
+	user_free(&u);
+	return er;
+}
+
+struct phone_arg {
+	const char	*code;
+	const char	*appid;
+	struct phone	*ph;
+	long		*retry_after;
+};
+
+/* Is a watermark, when present, this app's?  1 or 0. */
+static int
+watermark_ours(json_object *o, const char *appid)
+{
+	json_object	*wm;
+	const char	*a;
+	size_t		 n;
+
+	if (!json_object_object_get_ex(o, "watermark", &wm) || wm == NULL)
+		return 1;
+	return jsonx_str(wm, "appid", &a, &n) == 1 && n == strlen(appid) &&
+	    memcmp(a, appid, n) == 0;
+}
+
+static enum err
+phone_fn(struct wx *wx, const char *token, void *arg, int *stale,
+    const char *rid)
+{
+	struct phone_arg	*a = arg;
+	json_object		*pi;
+	enum err		 er;
+
+	if ((er = wx_phone_number(wx, token, a->code, &pi, stale,
+	    a->retry_after, rid)) != ERR_OK)
+		return er;
+	if (!watermark_ours(pi, a->appid))
+		er = ERR_INVALID_WATERMARK;
+	else if (profile_phone(pi, a->ph) == -1) {
+		log_msg(LOG_WARN, rid, "wx: getuserphonenumber: phone_info "
+		    "is not a phone number");
+		er = ERR_UPSTREAM_ERROR;
+	}
+	json_object_put(pi);
+	return er;
+}
+
+/*
+ * POST /api/user/bind_wx_phone_number: the current getPhoneNumber code
+ * (exchanged with the shared access_token) or the legacy encrypted data.
+ */
+enum err
+h_bind_phone(struct ctx *c)
+{
+	const struct pval	*v = c->pa->v;
+	struct phone_arg	 a;
+	struct phone		 ph;
+	struct sealed		 sk;
+	struct user		 u, nu;
+	json_object		*dec = NULL, *res;
+	long			 exp;
+	int			 legacy = v[BP_ENC].set;
+	enum err		 er;
+
+	if (v[BP_ENC].set != v[BP_IV].set)
+		return unpaired(c, "encrypted_data", "encrypt_iv");
+	if (v[BP_CODE].set == legacy) {
+		reply_err(c->rp, ERR_BAD_REQUEST, "须提供 code，或 "
+		    "encrypted_data 与 encrypt_iv，二者取一");
+		return ERR_BAD_REQUEST;
+	}
+	if ((er = authenticate(c, &u, &exp, legacy ? &sk : NULL)) != ERR_OK)
+		return er;
+	memset(&ph, 0, sizeof(ph));
+	if (legacy) {
+		if ((er = decrypt(c, &u, &sk, BP_ENC, &dec)) != ERR_OK)
+			goto out;
+		if (profile_phone(dec, &ph) == -1) {
+			reply_err(c->rp, ERR_BAD_REQUEST, "解密数据不是手机号");
+			er = ERR_BAD_REQUEST;
+			goto out;
+		}
+	} else {
+		a.code = v[BP_CODE].s;
+		a.appid = c->app->cfg->wx_appid;
+		a.ph = &ph;
+		a.retry_after = &c->rp->retry_after;
+		if ((er = token_call(&c->app->tokens, c->wx, phone_fn, &a,
+		    c->rq->rid)) != ERR_OK)
+			goto out;
+	}
+	if ((er = db_user_phone(c->app->db, u.id, &ph, &nu, c->rq->rid)) !=
+	    ERR_OK)
+		goto out;
+	user_free(&nu);
+	res = json_object_new_object();
+	jsonx_add_str(res, "phone_number", ph.number);
+	jsonx_add_str(res, "pure_phone_number", ph.pure);
+	jsonx_add_str(res, "country_code", ph.country_code);
+	c->rp->res = res;
+out:
+	memset(&ph, 0, sizeof(ph));
+	json_object_put(dec);
+	user_free(&u);
+	return er;
 }

@@ -328,6 +328,11 @@ main(int argc, char *argv[])
 	if ((app.db = db_open(cfg.database_url, (size_t)cfg.db_pool,
 	    cfg.db_wait_ms)) == NULL)
 		abort();
+	app.tokens.db = app.db;
+	app.tokens.keys = &cfg.keys;
+	app.tokens.appid = cfg.wx_appid;
+	/* The refresher holds the lock for at most one WeChat call. */
+	app.tokens.lock_ms = cfg.wx_timeout_ms + 1000;
 	wxconf.base = cfg.wx_api_base;
 	wxconf.appid = cfg.wx_appid;
 	wxconf.secret = cfg.wx_secret;

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "opendata.h"
 #include "wxauth.h"
 
 static const struct pspec login_spec[] = {
@@ -14,6 +15,25 @@ static const struct pspec login_spec[] = {
 
 static const struct pspec check_session_spec[] = {
 	{ "remote", PT_BOOL, 0, 1, 0 },
+};
+
+/* WeChat's encrypted open data: a pair (lengths: see opendata.h). */
+#define OPENDATA_PSPECS \
+	{ "encrypted_data", PT_ASCII, 1, OPENDATA_B64_MAX, 0 }, \
+	{ "encrypt_iv", PT_ASCII, 1, 64, 0 }
+
+/* In the order of UB_* (wxauth.h). */
+static const struct pspec update_spec[] = {
+	PROFILE_PSPECS,
+	OPENDATA_PSPECS,
+	{ "raw_data", PT_JSON, 1, 4096, 0 },
+	{ "signature", PT_HEX, 40, 40, 0 },
+};
+
+/* In the order of BP_* (wxauth.h). */
+static const struct pspec phone_spec[] = {
+	{ "code", PT_ASCII, 1, 128, 0 },
+	OPENDATA_PSPECS,
 };
 
 #define SPEC(s)	s, sizeof(s) / sizeof(s[0])
@@ -26,6 +46,10 @@ static const struct route routes[] = {
 	{ "/api/user/check_session", METHOD_GET, 0,
 	    SPEC(check_session_spec), h_check_session },
 	{ "/api/user/logout", METHOD_POST, BODY_MAX, NULL, 0, h_logout },
+	{ "/api/user/update_base_info", METHOD_GET | METHOD_POST, BODY_MAX,
+	    SPEC(update_spec), h_update_base_info },
+	{ "/api/user/bind_wx_phone_number", METHOD_POST, BODY_MAX,
+	    SPEC(phone_spec), h_bind_phone },
 };
 
 static const struct route *

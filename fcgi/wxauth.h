@@ -10,13 +10,16 @@
 #include "config.h"
 #include "db.h"
 #include "params.h"
+#include "profile.h"
 #include "req.h"
 #include "resp.h"
+#include "token.h"
 #include "wx.h"
 
 struct app {
 	const struct config	*cfg;
 	struct db		*db;
+	struct token_src	 tokens;	/* the shared access_token */
 };
 
 /* Everything a handler may use; all of it borrowed. */
@@ -51,11 +54,21 @@ void	dispatch(const struct app *, struct wx *, struct req *rq,
 	    struct reply *rp, body_reader rd, void *rdarg,
 	    const char **route_name);
 
+/*
+ * Where handlers find their parameters in ctx->pa->v: the order of the
+ * route's spec table (routes.c).
+ */
+enum { CS_REMOTE };					/* check_session */
+enum { UB_ENC = PROFILE_PARAMS, UB_IV, UB_RAW, UB_SIG };	/* update_base_info */
+enum { BP_CODE, BP_ENC, BP_IV };			/* bind_wx_phone_number */
+
 /* The handlers (handlers.c). */
 enum err	h_healthz(struct ctx *);
 enum err	h_auth_login(struct ctx *);
 enum err	h_user_info(struct ctx *);
 enum err	h_check_session(struct ctx *);
 enum err	h_logout(struct ctx *);
+enum err	h_update_base_info(struct ctx *);
+enum err	h_bind_phone(struct ctx *);
 
 #endif

@@ -134,42 +134,75 @@ read_secret(const char *path)
 	return strdup(b);
 }
 
+/*
+ * A secret given either as the variable name or in the file named by
+ * name_FILE (one line), not both.  *out is NULL when neither is given.
+ */
 static int
-load_secret(struct config *cfg, config_getter get, void *arg, char *err,
-    size_t errsz)
+load_secret(const char *name, config_getter get, void *arg, char **out,
+    char *err, size_t errsz)
 {
-	const char	*s = get("WX_SECRET", arg);
-	const char	*f = get("WX_SECRET_FILE", arg);
+	char		 fname[64];
+	const char	*s, *f;
 
+	*out = NULL;
+	snprintf(fname, sizeof(fname), "%s_FILE", name);
+	s = get(name, arg);
+	f = get(fname, arg);
 	if (s != NULL && *s == '\0')
 		s = NULL;
 	if (f != NULL && *f == '\0')
 		f = NULL;
 	if (s != NULL && f != NULL) {
-		snprintf(err, errsz, "WX_SECRET and WX_SECRET_FILE are both "
-		    "set: give one");
-		return -1;
-	}
-	if (s == NULL && f == NULL) {
-		snprintf(err, errsz, "WX_SECRET (or WX_SECRET_FILE) is required");
+		snprintf(err, errsz, "%s and %s are both set: give one", name,
+		    fname);
 		return -1;
 	}
 	if (s != NULL) {
 		if (!printable(s, SECRET_MAX)) {
-			snprintf(err, errsz, "WX_SECRET: must be 1-%d printable "
-			    "characters", SECRET_MAX);
+			snprintf(err, errsz, "%s: must be 1-%d printable "
+			    "characters", name, SECRET_MAX);
 			return -1;
 		}
-		cfg->wx_secret = strdup(s);
-	} else if ((cfg->wx_secret = read_secret(f)) == NULL) {
-		snprintf(err, errsz, "WX_SECRET_FILE: cannot read a secret "
-		    "(one line of 1-%d printable characters) from it",
-		    SECRET_MAX);
+		if ((*out = strdup(s)) == NULL)
+			abort();
+	} else if (f != NULL && (*out = read_secret(f)) == NULL) {
+		snprintf(err, errsz, "%s: cannot read a secret (one line of "
+		    "1-%d printable characters) from it", fname, SECRET_MAX);
 		return -1;
 	}
-	if (cfg->wx_secret == NULL)
-		abort();
 	return 0;
+}
+
+/* The app secret, and the key ring for secrets at rest (seal.h). */
+static int
+load_secrets(struct config *cfg, config_getter get, void *arg, char *err,
+    size_t errsz)
+{
+	char		*key = NULL;
+	const char	*old;
+	int		 rc;
+
+	if (load_secret("WX_SECRET", get, arg, &cfg->wx_secret, err,
+	    errsz) == -1)
+		return -1;
+	if (cfg->wx_secret == NULL) {
+		snprintf(err, errsz, "WX_SECRET (or WX_SECRET_FILE) is required");
+		return -1;
+	}
+	if (load_secret("WXAUTH_DATA_KEY", get, arg, &key, err, errsz) == -1)
+		return -1;
+	if (key == NULL) {
+		snprintf(err, errsz, "WXAUTH_DATA_KEY (or WXAUTH_DATA_KEY_FILE) "
+		    "is required: the key that encrypts session keys at rest, "
+		    "32 bytes as base64 (`openssl rand -base64 32`)");
+		return -1;
+	}
+	old = get("WXAUTH_DATA_KEYS_OLD", arg);
+	rc = keyring_init(&cfg->keys, key, old, err, errsz);
+	memset(key, 0, strlen(key));
+	free(key);
+	return rc;
 }
 
 int
@@ -255,7 +288,7 @@ config_load(struct config *cfg, enum config_scope scope, config_getter get,
 	l = (long)strlen(cfg->wx_api_base);
 	while (l > 0 && cfg->wx_api_base[l - 1] == '/')
 		cfg->wx_api_base[--l] = '\0';
-	if (load_secret(cfg, get, arg, err, errsz) == -1)
+	if (load_secrets(cfg, get, arg, err, errsz) == -1)
 		goto fail;
 	return 0;
 fail:
@@ -267,7 +300,10 @@ void
 config_free(struct config *cfg)
 {
 	free(cfg->wx_appid);
+	if (cfg->wx_secret != NULL)
+		memset(cfg->wx_secret, 0, strlen(cfg->wx_secret));
 	free(cfg->wx_secret);
+	keyring_wipe(&cfg->keys);
 	free(cfg->wx_api_base);
 	free(cfg->wx_ca_file);
 	free(cfg->database_url);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "seal.h"
 
 struct config {
 	char		*wx_appid;	/* WX_APPID */
@@ -27,6 +28,7 @@ struct config {
 	long		 db_wait_ms;	/* WXAUTH_DB_WAIT_MS: wait for a free connection */
 	enum log_level	 log_level;	/* WXAUTH_LOG_LEVEL */
 	int		 wx_allow_http;	/* derived: WX_API_BASE is http on loopback */
+	struct keyring	 keys;		/* WXAUTH_DATA_KEY(_FILE), WXAUTH_DATA_KEYS_OLD */
 };
 
 /* Where config_load() reads variables from; getenv() in the program. */

@@ -238,7 +238,8 @@ unavailable_state(const char *st)
 	    strncmp(st, "58", 2) == 0 ||	/* system error */
 	    strcmp(st, "40001") == 0 ||		/* serialization failure */
 	    strcmp(st, "40P01") == 0 ||		/* deadlock */
-	    strcmp(st, "25006") == 0;		/* read-only transaction */
+	    strcmp(st, "25006") == 0 ||		/* read-only transaction */
+	    strcmp(st, "55P03") == 0;		/* lock_timeout reached */
 }
 
 /*
@@ -380,10 +381,12 @@ db_ping(struct db *db, const char *rid)
  */
 static const struct stmt st_login = { "login",
 	"WITH u AS ("
-	" INSERT INTO users AS x (openid, unionid, session_key)"
-	" VALUES ($1, $2, $3)"
+	" INSERT INTO users AS x (openid, unionid, session_key_enc,"
+	"  session_key_kid)"
+	" VALUES ($1, $2, $3, $7)"
 	" ON CONFLICT (openid) DO UPDATE SET"
-	"  session_key = EXCLUDED.session_key,"
+	"  session_key_enc = EXCLUDED.session_key_enc,"
+	"  session_key_kid = EXCLUDED.session_key_kid,"
 	"  unionid = COALESCE(EXCLUDED.unionid, x.unionid),"
 	"  updated_at = now()"
 	" RETURNING x.*, (x.xmax = 0) AS is_new"
@@ -400,20 +403,22 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
     int *is_new, const char *rid)
 {
 	char		 ttl[24];
-	const char	*vals[6];
-	int		 lens[6] = { 0, 0, 0, SHA256_LEN, SHA256_LEN, 0 };
-	int		 fmts[6] = { 0, 0, 0, 1, 1, 0 };
+	const char	*vals[7];
+	int		 lens[7] = { 0, 0, 0, SHA256_LEN, SHA256_LEN, 0, 0 };
+	int		 fmts[7] = { 0, 0, 1, 1, 1, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
 
 	snprintf(ttl, sizeof(ttl), "%ld", in->ttl);
 	vals[0] = in->openid;
 	vals[1] = in->unionid;
-	vals[2] = in->session_key;
+	vals[2] = (const char *)in->session_key->b;
+	lens[2] = (int)in->session_key->len;
 	vals[3] = (const char *)in->old_hash;
 	vals[4] = (const char *)in->new_hash;
 	vals[5] = ttl;
-	if ((er = run(db, &st_login, 6, vals, lens, fmts, &res, rid)) != ERR_OK)
+	vals[6] = in->session_key->kid;
+	if ((er = run(db, &st_login, 7, vals, lens, fmts, &res, rid)) != ERR_OK)
 		return er;
 	if (PQntuples(res) != 1 || PQnfields(res) != USER_NCOLS + 1) {
 		log_msg(LOG_ERROR, rid, "db: login: unexpected result shape");
@@ -432,24 +437,59 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
  * last_seen is older than the touch interval; otherwise the statement
  * assigns no transaction id and commits nothing.
  */
+#define SESSION_USER_SQL(extra) \
+	"WITH s AS (" \
+	" SELECT token_hash, user_id, expires_at, last_seen FROM sessions" \
+	" WHERE token_hash = $1 AND expires_at > now()" \
+	"  AND last_seen > now() - make_interval(secs => $2::int)" \
+	"), t AS (" \
+	" UPDATE sessions SET last_seen = now() FROM s" \
+	" WHERE sessions.token_hash = s.token_hash" \
+	"  AND s.last_seen <= now() - make_interval(secs => $3::int)" \
+	")" \
+	" SELECT " USER_COLS("u") "," \
+	" ceil(extract(epoch FROM LEAST(s.expires_at," \
+	"  s.last_seen + make_interval(secs => $2::int)) - now()))::bigint" \
+	extra \
+	" FROM s JOIN users u ON u.id = s.user_id"
+
 static const struct stmt st_session_user = { "session_user",
-	"WITH s AS ("
-	" SELECT token_hash, user_id, expires_at, last_seen FROM sessions"
-	" WHERE token_hash = $1 AND expires_at > now()"
-	"  AND last_seen > now() - make_interval(secs => $2::int)"
-	"), t AS ("
-	" UPDATE sessions SET last_seen = now() FROM s"
-	" WHERE sessions.token_hash = s.token_hash"
-	"  AND s.last_seen <= now() - make_interval(secs => $3::int)"
-	")"
-	" SELECT " USER_COLS("u") ","
-	" ceil(extract(epoch FROM LEAST(s.expires_at,"
-	"  s.last_seen + make_interval(secs => $2::int)) - now()))::bigint"
-	" FROM s JOIN users u ON u.id = s.user_id", 1 };
+	SESSION_USER_SQL(""), 1 };
+/* The same, with the sealed session_key for the routes that need it. */
+static const struct stmt st_session_user_key = { "session_user_key",
+	SESSION_USER_SQL(", u.session_key_enc, u.session_key_kid"), 1 };
+
+/*
+ * Copy a bytea column (text result: hex escaped) and the text column after
+ * it into a sealed value.  Anything unexpected leaves it empty, which opens
+ * nothing.
+ */
+static void
+row_sealed(const PGresult *res, int row, int col, struct sealed *out)
+{
+	unsigned char	*b;
+	size_t		 n;
+
+	memset(out, 0, sizeof(*out));
+	if (PQgetisnull(res, row, col) || PQgetisnull(res, row, col + 1) ||
+	    (size_t)PQgetlength(res, row, col + 1) >= sizeof(out->kid))
+		return;
+	if ((b = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row,
+	    col), &n)) == NULL)
+		return;
+	if (n <= sizeof(out->b)) {
+		memcpy(out->b, b, n);
+		out->len = n;
+		memcpy(out->kid, PQgetvalue(res, row, col + 1),
+		    (size_t)PQgetlength(res, row, col + 1) + 1);
+	}
+	PQfreemem(b);
+}
 
 enum err
 db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
-    long touch, struct user *u, long *expires_in, const char *rid)
+    long touch, struct user *u, long *expires_in, struct sealed *key,
+    const char *rid)
 {
 	char		 si[24], st[24];
 	const char	*vals[3] = { (const char *)hash, si, st };
@@ -460,8 +500,8 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 
 	snprintf(si, sizeof(si), "%ld", idle);
 	snprintf(st, sizeof(st), "%ld", touch);
-	if ((er = run(db, &st_session_user, 3, vals, lens, fmts, &res, rid)) !=
-	    ERR_OK)
+	if ((er = run(db, key != NULL ? &st_session_user_key :
+	    &st_session_user, 3, vals, lens, fmts, &res, rid)) != ERR_OK)
 		return er;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -469,6 +509,8 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	}
 	row_user(res, 0, u);
 	*expires_in = strtol(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
+	if (key != NULL)
+		row_sealed(res, 0, USER_NCOLS + 1, key);
 	PQclear(res);
 	return ERR_OK;
 }
@@ -501,4 +543,243 @@ db_session_revoke(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	*uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return ERR_OK;
+}
+
+static const struct stmt st_user_update = { "user_update",
+	"UPDATE users SET"
+	" nick_name = COALESCE($2, nick_name),"
+	" gender = COALESCE($3::smallint, gender),"
+	" province = COALESCE($4, province),"
+	" city = COALESCE($5, city),"
+	" country = COALESCE($6, country),"
+	" avatar_url = COALESCE($7, avatar_url),"
+	" language = COALESCE($8, language),"
+	" unionid = COALESCE($9, unionid),"
+	" updated_at = now()"
+	" WHERE id = $1"
+	" RETURNING " USER_COLS("users"), 0 };
+
+/* The one row of a statement that returns USER_COLS, into u. */
+static enum err
+one_user(PGresult *res, struct user *u, const char *what, const char *rid)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) != USER_NCOLS) {
+		/* The user is gone (deleted under a live session). */
+		log_msg(LOG_WARN, rid, "db: %s: no such user", what);
+		PQclear(res);
+		return ERR_UNAUTHORIZED;
+	}
+	row_user(res, 0, u);
+	PQclear(res);
+	return ERR_OK;
+}
+
+enum err
+db_user_update(struct db *db, long long uid, const struct profile *p,
+    struct user *u, const char *rid)
+{
+	char		 id[24];
+	const char	*vals[1 + PF__MAX];
+	PGresult	*res;
+	enum err	 er;
+	size_t		 i;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	vals[0] = id;
+	for (i = 0; i < PF__MAX; i++)
+		vals[1 + i] = p->v[i];
+	if ((er = run(db, &st_user_update, 1 + PF__MAX, vals, NULL, NULL, &res,
+	    rid)) != ERR_OK)
+		return er;
+	return one_user(res, u, "user_update", rid);
+}
+
+static const struct stmt st_user_phone = { "user_phone",
+	"UPDATE users SET phone_number = $2, pure_phone_number = $3,"
+	" country_code = $4, updated_at = now()"
+	" WHERE id = $1"
+	" RETURNING " USER_COLS("users"), 0 };
+
+enum err
+db_user_phone(struct db *db, long long uid, const struct phone *ph,
+    struct user *u, const char *rid)
+{
+	char		 id[24];
+	const char	*vals[4] = { id, ph->number, ph->pure, ph->country_code };
+	PGresult	*res;
+	enum err	 er;
+
+	snprintf(id, sizeof(id), "%lld", uid);
+	if ((er = run(db, &st_user_phone, 4, vals, NULL, NULL, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	return one_user(res, u, "user_phone", rid);
+}
+
+/* ---- the shared access_token ------------------------------------------ */
+
+static const struct stmt st_token_get = { "token_get",
+	"SELECT token_enc, key_id,"
+	" floor(extract(epoch FROM expires_at - now()))::bigint,"
+	" ceil(extract(epoch FROM expires_at - fetched_at))::bigint"
+	" FROM wx_access_tokens WHERE appid = $1", 1 };
+
+/* Read st_token_get's row (if any) into out. */
+static int
+row_token(const PGresult *res, struct db_token *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (PQntuples(res) != 1 || PQnfields(res) != 4)
+		return 0;
+	row_sealed(res, 0, 0, &out->tok);
+	out->ttl = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	out->lifetime = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+	return out->tok.len > 0;
+}
+
+enum err
+db_token_get(struct db *db, const char *appid, struct db_token *out,
+    int *found, const char *rid)
+{
+	const char	*vals[1] = { appid };
+	PGresult	*res;
+	enum err	 er;
+
+	*found = 0;
+	if ((er = run(db, &st_token_get, 1, vals, NULL, NULL, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	*found = row_token(res, out);
+	PQclear(res);
+	return ERR_OK;
+}
+
+static const struct stmt st_token_expire = { "token_expire",
+	"UPDATE wx_access_tokens SET expires_at = LEAST(expires_at, now())"
+	" WHERE appid = $1 AND token_enc = $2", 0 };
+
+enum err
+db_token_expire(struct db *db, const char *appid, const struct sealed *failed,
+    const char *rid)
+{
+	const char	*vals[2] = { appid, (const char *)failed->b };
+	int		 lens[2] = { 0, (int)failed->len };
+	int		 fmts[2] = { 0, 1 };
+	PGresult	*res;
+	enum err	 er;
+
+	if ((er = run(db, &st_token_expire, 2, vals, lens, fmts, &res, rid)) ==
+	    ERR_OK)
+		PQclear(res);
+	return er;
+}
+
+static const struct stmt st_token_put = { "token_put",
+	"INSERT INTO wx_access_tokens (appid, token_enc, key_id, expires_at)"
+	" VALUES ($1, $2, $3, now() + make_interval(secs => $4::int))"
+	" ON CONFLICT (appid) DO UPDATE SET token_enc = EXCLUDED.token_enc,"
+	"  key_id = EXCLUDED.key_id, expires_at = EXCLUDED.expires_at,"
+	"  fetched_at = now()", 0 };
+
+/* The refresh lock's key: one per appid, in a namespace of our own. */
+#define TOKEN_LOCK_SPACE	"7806"	/* "wx" */
+
+/* Run one statement of the refresh transaction on c; clears the result. */
+static enum err
+tx(struct dbconn *c, const char *name, const char *sql, int n,
+    const char *const *vals, const int *lens, const int *fmts,
+    PGresult **keep, const char *rid)
+{
+	PGresult	*res;
+	enum err	 er;
+
+	if ((er = exec(c, name, sql, n, vals, lens, fmts, &res, rid)) != ERR_OK)
+		return er;
+	if (keep != NULL)
+		*keep = res;
+	else
+		PQclear(res);
+	return ERR_OK;
+}
+
+enum err
+db_token_refresh(struct db *db, const char *appid, int wait, long lock_ms,
+    long min_ttl, db_token_fetch fetch, void *arg, struct db_token *out,
+    int *got, const char *rid)
+{
+	struct dbconn	*c;
+	struct db_token	 cur;
+	PGresult	*res;
+	char		 lt[32], secs[24];
+	const char	*lock[2] = { TOKEN_LOCK_SPACE, appid };
+	const char	*getv[1] = { appid };
+	const char	*put[4];
+	int		 putl[4] = { 0, 0, 0, 0 }, putf[4] = { 0, 1, 0, 0 };
+	const char	*ltv[1] = { lt };
+	long		 lifetime;
+	enum err	 er;
+
+	*got = 0;
+	snprintf(lt, sizeof(lt), "%ldms", lock_ms);
+	if ((er = db_acquire(db, &c, rid)) != ERR_OK)
+		return er;
+	if ((er = tx(c, "token_begin", "BEGIN", 0, NULL, NULL, NULL, NULL,
+	    rid)) != ERR_OK)
+		goto out;
+	if ((er = tx(c, "token_lock_timeout",
+	    "SELECT set_config('lock_timeout', $1, true)", 1, ltv, NULL, NULL,
+	    NULL, rid)) != ERR_OK)
+		goto rollback;
+	if ((er = tx(c, "token_lock", wait ?
+	    "SELECT pg_advisory_xact_lock($1::int, hashtext($2)), true" :
+	    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2))",
+	    2, lock, NULL, NULL, &res, rid)) != ERR_OK)
+		goto rollback;
+	if (PQntuples(res) != 1 ||
+	    strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") != 0) {
+		PQclear(res);
+		goto rollback;	/* another process is refreshing: er is OK */
+	}
+	PQclear(res);
+	if ((er = tx(c, st_token_get.name, st_token_get.sql, 1, getv, NULL,
+	    NULL, &res, rid)) != ERR_OK)
+		goto rollback;
+	if (row_token(res, &cur) && cur.ttl > min_ttl) {
+		PQclear(res);
+		*out = cur;	/* refreshed while we waited for the lock */
+		*got = 1;
+		er = tx(c, "token_commit", "COMMIT", 0, NULL, NULL, NULL, NULL,
+		    rid);
+		goto out;
+	}
+	PQclear(res);
+	if ((er = fetch(arg, &out->tok, &lifetime)) != ERR_OK)
+		goto rollback;
+	snprintf(secs, sizeof(secs), "%ld", lifetime);
+	put[0] = appid;
+	put[1] = (const char *)out->tok.b;
+	putl[1] = (int)out->tok.len;
+	put[2] = out->tok.kid;
+	put[3] = secs;
+	if ((er = tx(c, st_token_put.name, st_token_put.sql, 4, put, putl, putf,
+	    NULL, rid)) != ERR_OK ||
+	    (er = tx(c, "token_commit", "COMMIT", 0, NULL, NULL, NULL, NULL,
+	    rid)) != ERR_OK)
+		goto out;
+	out->ttl = out->lifetime = lifetime;
+	*got = 1;
+	goto out;
+rollback:
+	if (!c->broken)
+		(void)tx(c, "token_rollback", "ROLLBACK", 0, NULL, NULL, NULL,
+		    NULL, rid);
+out:
+	if (er != ERR_OK && !*got && PQtransactionStatus(c->pg) !=
+	    PQTRANS_IDLE && !c->broken)
+		(void)tx(c, "token_rollback", "ROLLBACK", 0, NULL, NULL, NULL,
+		    NULL, rid);
+	db_release(db, c);
+	if (!*got)
+		memset(out, 0, sizeof(*out));
+	return er;
 }

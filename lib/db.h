@@ -28,6 +28,8 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "profile.h"
+#include "seal.h"
 #include "user.h"
 
 struct db;
@@ -47,7 +49,7 @@ enum err	 db_ping(struct db *, const char *rid);
 struct db_login {
 	const char	*openid;
 	const char	*unionid;	/* NULL: keep the stored one */
-	const char	*session_key;
+	const struct sealed *session_key; /* sealed for this openid */
 	const uint8_t	*new_hash;	/* SHA-256 of the new token */
 	const uint8_t	*old_hash;	/* presented token to revoke, or NULL */
 	long		 ttl;		/* seconds until the new session expires */
@@ -68,10 +70,62 @@ enum err	 db_login(struct db *, const struct db_login *, struct user *u,
  * last-seen time only when it is older than touch seconds, in the same
  * statement.  Fills u and *expires_in (seconds until it expires if unused:
  * the sooner of the absolute and the idle expiry), or returns
- * ERR_UNAUTHORIZED.
+ * ERR_UNAUTHORIZED.  With key not NULL, the user's sealed session_key comes
+ * too, in the same round trip (empty when none is stored).
  */
 enum err	 db_session_user(struct db *, const uint8_t hash[SHA256_LEN],
 		    long idle, long touch, struct user *u, long *expires_in,
+		    struct sealed *key, const char *rid);
+
+/*
+ * Apply p to user uid (fields p leaves NULL keep their value; a unionid is
+ * only ever added or replaced) and fill u with the result.  One statement.
+ */
+enum err	 db_user_update(struct db *, long long uid,
+		    const struct profile *p, struct user *u, const char *rid);
+
+/* Store a phone number on user uid; fills u with the result. */
+enum err	 db_user_phone(struct db *, long long uid, const struct phone *,
+		    struct user *u, const char *rid);
+
+/*
+ * The app's shared access_token (wx_access_tokens), as stored: sealed, the
+ * seconds it has left (<= 0: expired) and the lifetime it was issued with.
+ * *found is 0 when there is none.
+ */
+struct db_token {
+	struct sealed	 tok;
+	long		 ttl;
+	long		 lifetime;
+};
+enum err	 db_token_get(struct db *, const char *appid,
+		    struct db_token *out, int *found, const char *rid);
+
+/*
+ * Expire the stored token only if it is still the one that failed
+ * (compare-and-expire): a token another worker has since stored stays.
+ */
+enum err	 db_token_expire(struct db *, const char *appid,
+		    const struct sealed *failed, const char *rid);
+
+/*
+ * Called by db_token_refresh() with the app's refresh lock held: fetch a
+ * new token, seal it into tok and set its lifetime in seconds.
+ */
+typedef enum err (*db_token_fetch)(void *arg, struct sealed *tok,
+		    long *lifetime);
+
+/*
+ * Replace the app's token, one process at a time across all hosts: in one
+ * transaction take a transaction-scoped advisory lock (waiting at most
+ * lock_ms when wait is set; when it is not and another process holds it,
+ * return at once with *got 0), read the stored token again and, unless it
+ * now has more than min_ttl seconds left (another process refreshed it),
+ * fetch and store a new one.  *got is 1 and out the token to use, or 0.
+ */
+enum err	 db_token_refresh(struct db *, const char *appid, int wait,
+		    long lock_ms, long min_ttl, db_token_fetch fetch,
+		    void *arg, struct db_token *out, int *got,
 		    const char *rid);
 
 /*

@@ -52,6 +52,18 @@ bad(struct pctx *c, const struct pspec *p)
 		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为 %ld 到 %ld 之间的"
 		    "整数", p->name, p->min, p->max);
 		break;
+	case PT_URL:
+		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为不超过 %ld 字节的 "
+		    "https 链接", p->name, p->max);
+		break;
+	case PT_HEX:
+		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为 %ld 位十六进制数字",
+		    p->name, p->max);
+		break;
+	case PT_JSON:
+		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为不超过 %ld 字节的 "
+		    "JSON 对象", p->name, p->max);
+		break;
 	default:
 		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为 true 或 false",
 		    p->name);
@@ -70,6 +82,64 @@ find(const struct pctx *c, const char *name, size_t nl)
 		    memcmp(c->spec[i].name, name, nl) == 0)
 			return (int)i;
 	return -1;
+}
+
+#define AVATAR_PREFIX	"/api/avatar/"
+#define AVATAR_ID_MAX	128
+
+static int
+is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/*
+ * An absolute https (or, with http_ok, http) URL with a host, or this
+ * server's avatar path; no spaces or control characters anywhere.
+ */
+static int
+url_ok(const char *v, size_t vl, int http_ok)
+{
+	size_t	 k, skip, pl = sizeof(AVATAR_PREFIX) - 1;
+	char	 ch;
+
+	for (k = 0; k < vl; k++)
+		if (v[k] <= 0x20 || v[k] > 0x7e)
+			return 0;
+	if (vl > pl && memcmp(v, AVATAR_PREFIX, pl) == 0) {
+		if (vl - pl > AVATAR_ID_MAX)
+			return 0;
+		for (k = pl; k < vl; k++) {
+			ch = v[k];
+			if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' &&
+			    ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			    ch == '-' || ch == '_'))
+				return 0;
+		}
+		return 1;
+	}
+	if (vl >= 8 && strncasecmp(v, "https://", 8) == 0)
+		skip = 8;
+	else if (http_ok && vl >= 7 && strncasecmp(v, "http://", 7) == 0)
+		skip = 7;
+	else
+		return 0;
+	/* A host: something before the path, and no userinfo. */
+	k = skip + strcspn(v + skip, "/?#");
+	if (k > vl)
+		k = vl;
+	return k > skip && memchr(v + skip, '@', k - skip) == NULL;
+}
+
+static int
+json_object_text_ok(const char *v, size_t vl)
+{
+	json_object	*o = jsonx_parse(v, vl);
+	int		 ok = o != NULL && json_object_is_type(o, json_type_object);
+
+	json_object_put(o);
+	return ok;
 }
 
 /* Check and store a textual value for spec entry i. */
@@ -104,6 +174,23 @@ set_text(struct pctx *c, size_t i, const char *v, size_t vl)
 		if (parse_long_n(v, vl, p->min, p->max, &pv->i) == -1)
 			return bad(c, p);
 		break;
+	case PT_URL:
+		if ((long)vl < p->min || (long)vl > p->max ||
+		    (vl > 0 && !url_ok(v, vl, (p->flags & P_HTTP) != 0)))
+			return bad(c, p);
+		break;
+	case PT_HEX:
+		if ((long)vl != p->max)
+			return bad(c, p);
+		for (k = 0; k < vl; k++)
+			if (!is_hex(v[k]))
+				return bad(c, p);
+		break;
+	case PT_JSON:
+		if ((long)vl < p->min || (long)vl > p->max ||
+		    !json_object_text_ok(v, vl))
+			return bad(c, p);
+		break;
 	case PT_BOOL:
 		if ((vl == 1 && v[0] == '1') || (vl == 4 &&
 		    memcmp(v, "true", 4) == 0))
@@ -117,7 +204,7 @@ set_text(struct pctx *c, size_t i, const char *v, size_t vl)
 	default:
 		return bad(c, p);
 	}
-	if (p->type == PT_ASCII || p->type == PT_TEXT) {
+	if (p->type != PT_INT && p->type != PT_BOOL) {
 		if ((pv->s = malloc(vl + 1)) == NULL)
 			abort();
 		memcpy(pv->s, v, vl);
@@ -183,11 +270,23 @@ set_json(struct pctx *c, size_t i, json_object *v)
 }
 
 static enum err
-parse_json(struct pctx *c, const char *s, size_t n)
+walk_json(struct pctx *c, json_object *obj)
 {
-	json_object	*obj, *v;
+	json_object	*v;
 	enum err	 er = ERR_OK;
 	size_t		 i;
+
+	for (i = 0; i < c->nspec && er == ERR_OK; i++)
+		if (json_object_object_get_ex(obj, c->spec[i].name, &v))
+			er = set_json(c, i, v);
+	return er;
+}
+
+static enum err
+parse_json(struct pctx *c, const char *s, size_t n)
+{
+	json_object	*obj;
+	enum err	 er;
 
 	if ((obj = jsonx_parse(s, n)) == NULL ||
 	    !json_object_is_type(obj, json_type_object)) {
@@ -195,10 +294,28 @@ parse_json(struct pctx *c, const char *s, size_t n)
 		json_object_put(obj);
 		return ERR_BAD_REQUEST;
 	}
-	for (i = 0; i < c->nspec && er == ERR_OK; i++)
-		if (json_object_object_get_ex(obj, c->spec[i].name, &v))
-			er = set_json(c, i, v);
+	er = walk_json(c, obj);
 	json_object_put(obj);
+	return er;
+}
+
+enum err
+params_from_json(const struct pspec *spec, size_t nspec, json_object *obj,
+    struct params *out, char *msg, size_t msgsz)
+{
+	struct pctx	 c = { spec, nspec, out, msg, msgsz };
+	enum err	 er;
+
+	memset(out, 0, sizeof(*out));
+	if (nspec > PARAMS_MAX)
+		abort();
+	out->n = nspec;
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(msg, msgsz, "数据须为 JSON 对象");
+		return ERR_BAD_REQUEST;
+	}
+	if ((er = walk_json(&c, obj)) != ERR_OK)
+		params_free(out);
 	return er;
 }
 

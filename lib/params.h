@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include <json-c/json.h>
+
 #include "err.h"
 
 enum ptype {
@@ -22,10 +24,15 @@ enum ptype {
 	PT_TEXT,	/* valid UTF-8, min..max code points, no control chars */
 	PT_INT,		/* integer in [min, max]: JSON number or decimal text */
 	PT_BOOL,	/* true/false, 1/0 (JSON or text) */
+	PT_URL,		/* at most max bytes: an https:// URL (http:// too with
+			   P_HTTP) or this server's /api/avatar/<id> */
+	PT_HEX,		/* exactly max hex digits, either case */
+	PT_JSON,	/* min..max bytes of text holding one JSON object */
 	PT__MAX
 };
 
 #define P_REQUIRED	0x01
+#define P_HTTP		0x02	/* PT_URL: http:// accepted too */
 
 struct pspec {
 	const char	*name;
@@ -68,6 +75,14 @@ enum body_type	params_body_type(const char *content_type);
 enum err	params_parse(const struct pspec *spec, size_t nspec,
 		    const char *query, enum body_type bt, const char *body,
 		    size_t bodylen, struct params *out, char *msg, size_t msgsz);
+
+/*
+ * The same for a JSON object already parsed (WeChat's decrypted or signed
+ * user data): each declared member is checked as if it came in a request.
+ */
+enum err	params_from_json(const struct pspec *spec, size_t nspec,
+		    json_object *obj, struct params *out, char *msg,
+		    size_t msgsz);
 
 void		params_free(struct params *);
 

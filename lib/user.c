@@ -1,6 +1,7 @@
 /*
  * user.c -- profile JSON (see user.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,4 +48,35 @@ user_free(struct user *u)
 	for (i = 0; i < UF__MAX; i++)
 		free(u->f[i]);
 	memset(u, 0, sizeof(*u));
+}
+
+#define SK_AAD	"users.session_key:"
+
+static int
+sk_aad(const char *openid, char *aad, size_t n)
+{
+	return snprintf(aad, n, SK_AAD "%s", openid) < (int)n ? 0 : -1;
+}
+
+int
+user_seal_session_key(const struct keyring *kr, const char *openid,
+    const char *sk, struct sealed *out)
+{
+	char	 aad[256];
+
+	if (sk_aad(openid, aad, sizeof(aad)) == -1)
+		return -1;
+	return seal(kr, aad, sk, strlen(sk), out);
+}
+
+int
+user_open_session_key(const struct keyring *kr, const char *openid,
+    const struct sealed *s, char *out, size_t outsz)
+{
+	char	 aad[256];
+	size_t	 n;
+
+	if (sk_aad(openid, aad, sizeof(aad)) == -1)
+		return -1;
+	return seal_open(kr, aad, s, out, outsz, &n);
 }

@@ -4,7 +4,11 @@
 #ifndef WXAUTH_USER_H
 #define WXAUTH_USER_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
+
+#include "seal.h"
 
 /* The nullable text fields of a profile, in API order. */
 enum user_field {
@@ -35,5 +39,15 @@ json_object	*user_json(const struct user *);
 
 /* Free the strings and empty the struct. */
 void		 user_free(struct user *);
+
+/*
+ * The user's WeChat session_key at rest (seal.h): sealed bound to the
+ * openid, so that a ciphertext copied to another user's row does not open.
+ * Both return 0 or -1.
+ */
+int		 user_seal_session_key(const struct keyring *, const char *openid,
+		    const char *session_key, struct sealed *out);
+int		 user_open_session_key(const struct keyring *, const char *openid,
+		    const struct sealed *, char *out, size_t outsz);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * wx.c -- WeChat API client (see wx.h for the policy).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,23 +108,38 @@ wx_free(struct wx *wx)
 }
 
 /*
- * GET url (which holds secrets: never logged) and parse the reply as a
- * JSON object into *out.  what names the call in logs.
+ * GET url, or POST body as JSON when body is not NULL (url and body hold
+ * secrets: never logged), and parse the reply as a JSON object into *out.
+ * what names the call in logs.
  */
 static enum err
-get_json(struct wx *wx, const char *what, const char *url, json_object **out,
-    const char *rid)
+call_json(struct wx *wx, const char *what, const char *url, const char *body,
+    json_object **out, const char *rid)
 {
-	CURLcode	 cc;
-	long		 status = 0;
+	struct curl_slist	*hdr = NULL;
+	CURLcode		 cc;
+	long			 status = 0;
 
 	*out = NULL;
 	buf_reset(&wx->reply);
 	wx->errbuf[0] = '\0';
-	curl_easy_setopt(wx->h, CURLOPT_HTTPGET, 1L);
+	if (body != NULL) {
+		if ((hdr = curl_slist_append(NULL,
+		    "Content-Type: application/json")) == NULL)
+			return ERR_INTERNAL;
+		curl_easy_setopt(wx->h, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(wx->h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(wx->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else
+		curl_easy_setopt(wx->h, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(wx->h, CURLOPT_URL, url);
 	cc = curl_easy_perform(wx->h);
 	curl_easy_setopt(wx->h, CURLOPT_URL, "");	/* drop the secret */
+	if (hdr != NULL) {
+		curl_easy_setopt(wx->h, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(wx->h, CURLOPT_POSTFIELDS, NULL);
+		curl_slist_free_all(hdr);
+	}
 	if (cc != CURLE_OK) {
 		log_msg(LOG_WARN, rid, "wx: %s: %s: %s", what,
 		    curl_easy_strerror(cc), wx->errbuf);
@@ -151,13 +167,14 @@ get_json(struct wx *wx, const char *what, const char *url, json_object **out,
  * absent or 0; a non-integer errcode is an upstream error.
  */
 static enum err
-reply_errcode(json_object *o, const char *what, long *retry_after,
-    const char *rid)
+reply_errcode_code(json_object *o, const char *what, long *retry_after,
+    long *codep, const char *rid)
 {
 	json_object	*v;
 	long		 code;
 
 	*retry_after = 0;
+	*codep = 0;
 	if (!json_object_object_get_ex(o, "errcode", &v) || v == NULL)
 		return ERR_OK;
 	if (!json_object_is_type(v, json_type_int)) {
@@ -166,8 +183,24 @@ reply_errcode(json_object *o, const char *what, long *retry_after,
 	}
 	if ((code = (long)json_object_get_int64(v)) == 0)
 		return ERR_OK;
+	*codep = code;
 	log_msg(LOG_INFO, rid, "wx: %s: errcode %ld", what, code);
 	return wx_errcode(code, retry_after);
+}
+
+static enum err
+reply_errcode(json_object *o, const char *what, long *retry_after,
+    const char *rid)
+{
+	long	 code;
+
+	return reply_errcode_code(o, what, retry_after, &code, rid);
+}
+
+int
+wx_token_stale(long code)
+{
+	return code == 40001 || code == 40014 || code == 42001;
 }
 
 /* Copy string member key into dst (size dstsz) if 1..dstsz-1 printable. */
@@ -209,7 +242,7 @@ wx_code2session(struct wx *wx, const char *code, struct wx_session *out,
 		er = ERR_INTERNAL;
 		goto out;
 	}
-	if ((er = get_json(wx, "jscode2session", url.p, &o, rid)) != ERR_OK ||
+	if ((er = call_json(wx, "jscode2session", url.p, NULL, &o, rid)) != ERR_OK ||
 	    (er = reply_errcode(o, "jscode2session", retry_after, rid)) !=
 	    ERR_OK)
 		goto out;
@@ -248,5 +281,170 @@ out:
 	json_object_put(o);
 	if (er != ERR_OK)
 		memset(out, 0, sizeof(*out));
+	return er;
+}
+
+/* Printable ASCII without spaces or URL metacharacters that need escaping. */
+static int
+token_chars(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.' || s[i] == '*'))
+			return 0;
+	return 1;
+}
+
+enum err
+wx_stable_token(struct wx *wx, char tok[WX_TOKEN_MAX + 1], long *expires_in,
+    const char *rid)
+{
+	struct buf	 url;
+	json_object	*req, *o = NULL, *v;
+	const char	*s, *body;
+	size_t		 n;
+	long		 ra;
+	enum err	 er;
+
+	tok[0] = '\0';
+	*expires_in = 0;
+	buf_init(&url, 1024);
+	req = json_object_new_object();
+	jsonx_add_str(req, "grant_type", "client_credential");
+	jsonx_add_str(req, "appid", wx->conf->appid);
+	jsonx_add_str(req, "secret", wx->conf->secret);
+	/* Normal mode only: force_refresh is limited to 20 calls a day. */
+	json_object_object_add(req, "force_refresh",
+	    json_object_new_boolean(0));
+	body = jsonx_text(req, &n);
+	if (buf_addf(&url, "%s/cgi-bin/stable_token", wx->conf->base) == -1) {
+		er = ERR_INTERNAL;
+		goto out;
+	}
+	if ((er = call_json(wx, "stable_token", url.p, body, &o, rid)) !=
+	    ERR_OK || (er = reply_errcode(o, "stable_token", &ra, rid)) !=
+	    ERR_OK) {
+		/* Our credentials or WeChat's trouble: never the user's fault. */
+		if (er != ERR_UPSTREAM_TIMEOUT)
+			er = ERR_UPSTREAM_ERROR;
+		goto out;
+	}
+	if (jsonx_str(o, "access_token", &s, &n) != 1 || n == 0 ||
+	    n > WX_TOKEN_MAX || !token_chars(s, n) ||
+	    !json_object_object_get_ex(o, "expires_in", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 1 || json_object_get_int64(v) > 86400) {
+		log_msg(LOG_WARN, rid, "wx: stable_token: reply lacks a valid "
+		    "access_token or expires_in");
+		er = ERR_UPSTREAM_ERROR;
+		goto out;
+	}
+	memcpy(tok, s, n);
+	tok[n] = '\0';
+	*expires_in = (long)json_object_get_int64(v);
+out:
+	/* The request body holds the app secret. */
+	memset((char *)(uintptr_t)body, 0, strlen(body));
+	json_object_put(req);
+	json_object_put(o);
+	buf_free(&url);
+	return er;
+}
+
+enum err
+wx_phone_number(struct wx *wx, const char *token, const char *code,
+    json_object **phone_info, int *stale, long *retry_after, const char *rid)
+{
+	struct buf	 url;
+	json_object	*req, *o = NULL, *pi;
+	const char	*body;
+	size_t		 n;
+	long		 ec;
+	enum err	 er;
+
+	*phone_info = NULL;
+	*stale = 0;
+	*retry_after = 0;
+	buf_init(&url, 1024);
+	req = json_object_new_object();
+	jsonx_add_str(req, "code", code);
+	body = jsonx_text(req, &n);
+	if (!token_chars(token, strlen(token)) ||
+	    buf_addf(&url, "%s/wxa/business/getuserphonenumber?access_token=%s",
+	    wx->conf->base, token) == -1) {
+		er = ERR_INTERNAL;
+		goto out;
+	}
+	if ((er = call_json(wx, "getuserphonenumber", url.p, body, &o, rid)) !=
+	    ERR_OK)
+		goto out;
+	if ((er = reply_errcode_code(o, "getuserphonenumber", retry_after, &ec,
+	    rid)) != ERR_OK) {
+		*stale = wx_token_stale(ec);
+		goto out;
+	}
+	if (!json_object_object_get_ex(o, "phone_info", &pi) ||
+	    !json_object_is_type(pi, json_type_object)) {
+		log_msg(LOG_WARN, rid, "wx: getuserphonenumber: reply lacks "
+		    "phone_info");
+		er = ERR_UPSTREAM_ERROR;
+		goto out;
+	}
+	*phone_info = json_object_get(pi);
+out:
+	if (url.p != NULL)
+		memset(url.p, 0, url.len);
+	json_object_put(req);
+	json_object_put(o);
+	buf_free(&url);
+	return er;
+}
+
+enum err
+wx_checksession(struct wx *wx, const char *token, const char *openid,
+    const char *signature, int *valid, int *stale, const char *rid)
+{
+	struct buf	 url;
+	json_object	*o = NULL;
+	char		*eo = NULL;
+	long		 ec, ra;
+	enum err	 er;
+
+	*valid = 0;
+	*stale = 0;
+	buf_init(&url, 2048);
+	if (!token_chars(token, strlen(token)) ||
+	    (eo = curl_easy_escape(wx->h, openid, 0)) == NULL ||
+	    buf_addf(&url, "%s/wxa/checksession?access_token=%s&signature=%s"
+	    "&openid=%s&sig_method=hmac_sha256", wx->conf->base, token,
+	    signature, eo) == -1) {
+		er = ERR_INTERNAL;
+		goto out;
+	}
+	if ((er = call_json(wx, "checksession", url.p, NULL, &o, rid)) !=
+	    ERR_OK)
+		goto out;
+	er = reply_errcode_code(o, "checksession", &ra, &ec, rid);
+	if (ec == 87009) {		/* invalid signature: the key is stale */
+		er = ERR_OK;
+		goto out;
+	}
+	if (er != ERR_OK) {
+		*stale = wx_token_stale(ec);
+		/* Only our login codes can be the user's fault. */
+		if (er != ERR_UPSTREAM_TIMEOUT && er != ERR_RATE_LIMITED)
+			er = ERR_UPSTREAM_ERROR;
+		goto out;
+	}
+	*valid = 1;
+out:
+	if (url.p != NULL)
+		memset(url.p, 0, url.len);
+	curl_free(eo);
+	json_object_put(o);
+	buf_free(&url);
 	return er;
 }

@@ -20,12 +20,15 @@
 #ifndef WXAUTH_WX_H
 #define WXAUTH_WX_H
 
+#include <json-c/json.h>
+
 #include "err.h"
 
 #define WX_REPLY_MAX		(64 * 1024)
 #define WX_OPENID_MAX		128
 #define WX_SESSION_KEY_MAX	64
 #define WX_RETRY_AFTER		60	/* seconds, for WeChat's 45011 */
+#define WX_TOKEN_MAX		512	/* longest access_token WeChat may send */
 
 struct wx;
 
@@ -62,5 +65,37 @@ enum err	 wx_code2session(struct wx *, const char *code,
 
 /* The outcome for a WeChat errcode (non-zero), and a retry-after or 0. */
 enum err	 wx_errcode(long errcode, long *retry_after);
+
+/* Does this errcode say the access_token used is invalid or expired? */
+int		 wx_token_stale(long errcode);
+
+/*
+ * Fetch the app's access_token with POST /cgi-bin/stable_token in normal
+ * mode (never force_refresh).  Fills tok and *expires_in (seconds), or
+ * returns ERR_UPSTREAM_TIMEOUT or ERR_UPSTREAM_ERROR (any errcode: bad
+ * credentials and WeChat's trouble are not the user's fault).
+ */
+enum err	 wx_stable_token(struct wx *, char tok[WX_TOKEN_MAX + 1],
+		    long *expires_in, const char *rid);
+
+/*
+ * Exchange a getPhoneNumber code (getuserphonenumber) with the access_token
+ * token.  On success *phone_info is the reply's phone_info object (caller
+ * puts it).  Errors as wx_code2session(); *stale is set when WeChat said
+ * the token is invalid or expired (the code was then not consumed).
+ */
+enum err	 wx_phone_number(struct wx *, const char *token,
+		    const char *code, json_object **phone_info, int *stale,
+		    long *retry_after, const char *rid);
+
+/*
+ * Ask checksession whether the user's session_key is still the one WeChat
+ * holds: signature is the lowercase hex HMAC-SHA256 keyed by the
+ * session_key's base64 text over "".  *valid is 1 or 0 (errcode 87009).
+ * *stale as wx_phone_number(); other errcodes are ERR_UPSTREAM_ERROR.
+ */
+enum err	 wx_checksession(struct wx *, const char *token,
+		    const char *openid, const char *signature, int *valid,
+		    int *stale, const char *rid);
 
 #endif

@@ -16,6 +16,7 @@ Standard library only.
 """
 
 import argparse
+import base64
 import glob
 import hashlib
 import os
@@ -202,6 +203,18 @@ class Stack:
         self.fakewx_url = "https://127.0.0.1:%d" % port
         self.env.update(WX_APPID=DEV_APPID, WX_SECRET=DEV_SECRET, WX_API_BASE=self.fakewx_url,
                         WX_CA_FILE=os.path.join(d, "ca.pem"))
+        self.dev_key()
+
+    def dev_key(self):
+        """Dev mode: the key that seals session keys at rest, made once and kept
+        in the state directory (so sessions survive restarts of make run)."""
+        path = os.path.join(self.state, "data.key")
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            log("generated a development data key in " + path)
+        self.env["WXAUTH_DATA_KEY_FILE"] = path
 
     def stop_fakewx(self):
         stop_proc(self.fakewx)
@@ -278,6 +291,12 @@ def stop_proc(p, timeout=15):
 
 
 def cmd_run(args):
+    if os.environ.get("WX_APPID") and not (os.environ.get("WXAUTH_DATA_KEY") or
+                                           os.environ.get("WXAUTH_DATA_KEY_FILE")):
+        log("WX_APPID is set (not dev mode), so WXAUTH_DATA_KEY (or WXAUTH_DATA_KEY_FILE) "
+            "must be too: the key that encrypts session keys at rest, e.g. "
+            "`openssl rand -base64 32`")
+        return 2
     st = Stack()
     stopping = []
 

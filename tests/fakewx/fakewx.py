@@ -610,6 +610,15 @@ class FakeWeChat:
         with self.lock:
             return dict(self.stats)
 
+    def ctl_tokens(self, _req):
+        """Every access_token issued, oldest first, so tests can look for them where they
+        must not be (a database dump, logs)."""
+        now = time.time()
+        with self.lock:
+            return {"tokens": [{"access_token": t.value, "family": t.family,
+                                "expires_in": int(t.expires_at - now), "revoked": t.revoked}
+                               for t in self.tokens.values()]}
+
     def ctl_reset(self, req):
         """Reset counters and config; codes, users and tokens are kept."""
         check_keys(req, ())
@@ -642,6 +651,7 @@ CONTROL_ENDPOINTS = {
     "/_fake/config": {"POST": FakeWeChat.ctl_config, "GET": FakeWeChat.ctl_get_config},
     "/_fake/expire_token": {"POST": FakeWeChat.ctl_expire_token},
     "/_fake/stats": {"GET": FakeWeChat.ctl_stats},
+    "/_fake/tokens": {"GET": FakeWeChat.ctl_tokens},
     "/_fake/reset": {"POST": FakeWeChat.ctl_reset},
     "/_fake/session_key": {"POST": FakeWeChat.ctl_session_key},
 }

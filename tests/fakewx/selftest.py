@@ -308,6 +308,13 @@ def test_tokens(t, c):
     tok4 = c.stable_token()[1].get("access_token")
     t.check("after expiry normal mode issues a new token",
             tok4 != tok3 and c.token_state(tok4) == 40029, tok4)
+    listed = {x["access_token"]: x for x in c.ctl("/_fake/tokens", method="GET")["tokens"]}
+    t.check("tokens lists every access_token issued", {tok1, tok3, tok4} <= set(listed), len(listed))
+    t.check("tokens tells revoked, expired and live apart",
+            listed.get(tok1, {}).get("revoked") is True and listed.get(tok3, {}).get("expires_in", 1) <= 0
+            and listed.get(tok4, {}).get("revoked") is False
+            and listed.get(tok4, {}).get("expires_in", 0) > 7000
+            and listed.get(tok4, {}).get("family") == "stable", [listed.get(x) for x in (tok3, tok4)])
 
     # Overlap: with a 4 s lifetime, normal mode renews in the last 2 s; both tokens then work.
     t.eq("config token_expires_in", c.ctl("/_fake/config", {"token_expires_in": 4})["token_expires_in"], 4)

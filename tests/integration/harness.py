@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "deploy", "dev"))
 import devstack  # noqa: E402,F401
 
-STATE = os.path.join(ROOT, ".state", "test")
+STATE = os.environ.get("WXAUTH_TEST_STATE") or os.path.join(ROOT, ".state", "test")
 LOG = os.path.join(STATE, "workers.log")
 TIMEOUT_MS = 1000
 
@@ -120,7 +120,10 @@ class Fake:
         return self.call("/_fake/stats")
 
     def phone_code(self, **kw):
-        return self.call("/_fake/phone_code", kw)
+        c = self.call("/_fake/phone_code", kw)
+        # Phone numbers must not be logged (they do appear in bind responses).
+        secrets_seen.update((c["phone_number"], c["pure_phone_number"]))
+        return c
 
     def encrypt(self, session_key, data=None, **kw):
         if data is not None:
@@ -132,6 +135,17 @@ class Fake:
 
     def expire_token(self):
         return self.call("/_fake/expire_token", {})
+
+    def session_key(self, openid, session_key):
+        """WeChat rotates this user's session_key (as another wx.login would)."""
+        secrets_seen.add(session_key)
+        return self.call("/_fake/session_key", {"openid": openid, "session_key": session_key})
+
+    def tokens(self):
+        """Every access_token the fake has issued (each added to secrets_seen)."""
+        values = [t["access_token"] for t in self.call("/_fake/tokens")["tokens"]]
+        secrets_seen.update(values)
+        return values
 
 
 def login(base, fake, headers=None, **kw):
