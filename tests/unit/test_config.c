@@ -11,6 +11,11 @@
 #include "config.h"
 
 #define MAXV	24
+/* 32 zero bytes, and 0..31: their ids are the first 4 bytes of SHA-256. */
+#define KEY0	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+#define KEY0_ID	"1615ce58"
+#define KEY1	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define KEY1_ID	"50d3dfcc"
 
 struct env {
 	const char	*name[MAXV];
@@ -58,6 +63,7 @@ base(struct env *e)
 	set(e, "WX_APPID", "wx1234567890abcdef");
 	set(e, "WX_SECRET", "0123456789abcdef0123456789abcdef");
 	set(e, "DATABASE_URL", "postgresql://u@localhost/wxauth");
+	set(e, "WXAUTH_DATA_KEY", KEY0);
 }
 
 static struct config	 cfg;
@@ -351,6 +357,65 @@ test_secret(void)
 }
 
 static void
+test_data_key(void)
+{
+	struct env	 e;
+	char		 path[] = "/tmp/wxauth-test-key-XXXXXX";
+	int		 fd;
+
+	base(&e);
+	CHECK(load(&e, CONFIG_WORKER) == 0);
+	CHECK_STR(cfg.keys.cur.id, KEY0_ID);
+	CHECK(cfg.keys.nold == 0);
+	config_free(&cfg);
+	/* Required, outside dev mode too: the program refuses to start. */
+	set(&e, "WXAUTH_DATA_KEY", NULL);
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY"));
+	/* Exactly 32 bytes of strict base64; the message quotes no key. */
+	set(&e, "WXAUTH_DATA_KEY", "AAAAAAAAAAAAAAAAAAAAAA==");
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY"));
+	CHECK(strstr(err, "AAAAAAAA") == NULL);
+	set(&e, "WXAUTH_DATA_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY"));
+	set(&e, "WXAUTH_DATA_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-_");
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY"));
+	/* Old keys: decryption only, listed after the current one. */
+	base(&e);
+	set(&e, "WXAUTH_DATA_KEY", KEY1);
+	set(&e, "WXAUTH_DATA_KEYS_OLD", KEY0);
+	CHECK(load(&e, CONFIG_WORKER) == 0);
+	CHECK_STR(cfg.keys.cur.id, KEY1_ID);
+	CHECK(cfg.keys.nold == 1);
+	CHECK_STR(cfg.keys.old[0].id, KEY0_ID);
+	config_free(&cfg);
+	CHECK(cfg.keys.nold == 0 && cfg.keys.cur.k[0] == 0);
+	set(&e, "WXAUTH_DATA_KEYS_OLD", KEY0 ",," KEY0);
+	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.keys.nold == 2);
+	config_free(&cfg);
+	set(&e, "WXAUTH_DATA_KEYS_OLD", KEY0 ",junk");
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEYS_OLD"));
+	CHECK(strstr(err, "junk") == NULL);
+	set(&e, "WXAUTH_DATA_KEYS_OLD", KEY1);
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEYS_OLD"));
+	/* From a file; not both. */
+	fd = mkstemp(path);
+	CHECK(fd != -1);
+	if (fd == -1)
+		return;
+	CHECK(write(fd, KEY1 "\n", sizeof(KEY1)) == (ssize_t)sizeof(KEY1));
+	close(fd);
+	base(&e);
+	set(&e, "WXAUTH_DATA_KEY_FILE", path);
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY"));
+	set(&e, "WXAUTH_DATA_KEY", NULL);
+	CHECK(load(&e, CONFIG_WORKER) == 0);
+	CHECK_STR(cfg.keys.cur.id, KEY1_ID);
+	config_free(&cfg);
+	unlink(path);
+	CHECK(fails_naming(&e, "WXAUTH_DATA_KEY_FILE"));
+}
+
+static void
 test_migrate_scope(void)
 {
 	struct env	 e;
@@ -410,6 +475,7 @@ main(void)
 	test_errors();
 	test_url();
 	test_secret();
+	test_data_key();
 	test_migrate_scope();
 	test_touch_interval();
 	return check_done("test_config");
