@@ -429,8 +429,11 @@ h_bind_phone(struct ctx *c)
 		a.ph = &ph;
 		a.retry_after = &c->rp->retry_after;
 		if ((er = token_call(&c->app->tokens, c->wx, phone_fn, &a,
-		    c->rq->rid)) != ERR_OK)
+		    c->rq->rid)) != ERR_OK) {
+			if (er == ERR_INVALID_CODE)
+				reply_err(c->rp, er, "手机号授权已失效，请重新授权");
 			goto out;
+		}
 	}
 	if ((er = db_user_phone(c->app->db, u.id, &ph, &nu, c->rq->rid)) !=
 	    ERR_OK)

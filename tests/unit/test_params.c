@@ -374,10 +374,77 @@ test_body_type(void)
 	    params_body_type(NULL) != BODY_FORM);
 }
 
+static const struct pspec spec2[] = {
+	{ "url", PT_URL, 0, 64, 0 },			/* 0 */
+	{ "wurl", PT_URL, 0, 64, P_HTTP },		/* 1 */
+	{ "sig", PT_HEX, 4, 4, 0 },			/* 2 */
+	{ "raw", PT_JSON, 1, 32, 0 },			/* 3 */
+};
+
+static enum err
+pp2(const char *query)
+{
+	params_free(&P);
+	msg[0] = '\0';
+	return params_parse(spec2, sizeof(spec2) / sizeof(spec2[0]), query,
+	    BODY_NONE, NULL, 0, &P, msg, sizeof(msg));
+}
+
+static void
+test_url_hex_json(void)
+{
+	json_object	*o;
+
+	CHECK(pp2("url=https%3A%2F%2Fa.example%2Fx.png") == ERR_OK &&
+	    is_str(0, "https://a.example/x.png"));
+	CHECK(pp2("url=HTTPS%3A%2F%2Fa.example") == ERR_OK);
+	CHECK(pp2("url=%2Fapi%2Favatar%2Fab-C_9") == ERR_OK);
+	CHECK(pp2("url=") == ERR_OK && P.v[0].set && P.v[0].len == 0);
+	CHECK(pp2("url=http%3A%2F%2Fa.example%2F") == ERR_BAD_REQUEST &&
+	    mentions("url"));
+	CHECK(pp2("wurl=http%3A%2F%2Fa.example%2F") == ERR_OK);
+	CHECK(pp2("wurl=ftp%3A%2F%2Fa.example%2F") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=https%3A%2F%2F") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=https%3A%2F%2Fa%40b.example") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=https%3A%2F%2Fa.example%2F%0a") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=%2Fapi%2Favatar%2F") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=%2Fapi%2Favatar%2Fa%2Fb") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=%2Fetc%2Fpasswd") == ERR_BAD_REQUEST);
+	CHECK(pp2("url=https%3A%2F%2Fa.example%2F"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx") ==
+	    ERR_BAD_REQUEST);		/* 65 bytes */
+	CHECK(pp2("sig=0aF9") == ERR_OK && is_str(2, "0aF9"));
+	CHECK(pp2("sig=0aF") == ERR_BAD_REQUEST && mentions("sig"));
+	CHECK(pp2("sig=0aF9a") == ERR_BAD_REQUEST);
+	CHECK(pp2("sig=0aFg") == ERR_BAD_REQUEST);
+	CHECK(pp2("raw=%7B%22a%22%3A1%7D") == ERR_OK && is_str(3, "{\"a\":1}"));
+	CHECK(pp2("raw=%5B1%5D") == ERR_BAD_REQUEST && mentions("raw"));
+	CHECK(pp2("raw=%7B") == ERR_BAD_REQUEST);
+	CHECK(pp2("raw=") == ERR_BAD_REQUEST);
+	CHECK(pp2("raw=%7B%22a%22%3A%22xxxxxxxxxxxxxxxxxxxxxxxxx%22%7D") ==
+	    ERR_BAD_REQUEST);		/* 33 bytes */
+	/* params_from_json: the same checks on a parsed object. */
+	params_free(&P);
+	o = json_tokener_parse("{\"code\":\"abc\",\"n\":7,\"other\":[1]}");
+	CHECK(params_from_json(spec, NSPEC, o, &P, msg, sizeof(msg)) ==
+	    ERR_OK && is_str(0, "abc") && P.v[2].i == 7 && !P.v[1].set);
+	params_free(&P);
+	json_object_put(o);
+	o = json_tokener_parse("{\"n\":\"x\"}");
+	CHECK(params_from_json(spec, NSPEC, o, &P, msg, sizeof(msg)) ==
+	    ERR_BAD_REQUEST && mentions("n") && P.n == 0);
+	json_object_put(o);
+	o = json_tokener_parse("[1]");
+	CHECK(params_from_json(spec, NSPEC, o, &P, msg, sizeof(msg)) ==
+	    ERR_BAD_REQUEST);
+	json_object_put(o);
+}
+
 int
 main(void)
 {
 	memset(&P, 0, sizeof(P));
+	test_url_hex_json();
 	test_query();
 	test_required_and_dups();
 	test_form_body();

@@ -35,9 +35,25 @@ test_errcode(void)
 	CHECK(wx_errcode(-1, &ra) == ERR_UPSTREAM_ERROR && ra == 0);
 }
 
+/* The access_token refusals that make token_call() refresh and retry once. */
+static void
+test_token_stale(void)
+{
+	CHECK(wx_token_stale(40001));
+	CHECK(wx_token_stale(40014));
+	CHECK(wx_token_stale(42001));
+	CHECK(!wx_token_stale(0));
+	CHECK(!wx_token_stale(-1));
+	CHECK(!wx_token_stale(40029));
+	CHECK(!wx_token_stale(40163));
+	CHECK(!wx_token_stale(87009));
+	CHECK(!wx_token_stale(41001));
+}
+
 int
 main(void)
 {
 	test_errcode();
+	test_token_stale();
 	return check_done("test_wx");
 }
