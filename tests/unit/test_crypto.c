@@ -184,6 +184,54 @@ test_wechat_vectors(void)
 	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == 0);
 }
 
+/* Hex text to bytes; returns the length. */
+static size_t
+unhex(const char *s, uint8_t *out)
+{
+	size_t	 n = 0;
+	unsigned v;
+
+	for (; s[0] != '\0' && s[1] != '\0'; s += 2) {
+		if (sscanf(s, "%2x", &v) != 1)
+			break;
+		out[n++] = (uint8_t)v;
+	}
+	return n;
+}
+
+/*
+ * NIST SP 800-38A, F.2.2 (CBC-AES128.Decrypt): the four blocks, followed
+ * by the block a PKCS#7 encryption of that plaintext adds (a full block of
+ * 0x10, chained from the last NIST block), since the function insists on
+ * padding.  The first four ciphertext blocks are NIST's own.
+ */
+static void
+test_cbc_nist(void)
+{
+	uint8_t	 key[16], iv[16], ct[80], pt[80], want[64];
+	size_t	 n, ptn = 0;
+
+	CHECK(unhex("2b7e151628aed2a6abf7158809cf4f3c", key) == 16);
+	CHECK(unhex("000102030405060708090a0b0c0d0e0f", iv) == 16);
+	n = unhex("7649abac8119b246cee98e9b12e9197d"
+	    "5086cb9b507219ee95db113a917678b2"
+	    "73bed6b8e3c1743b7116e69e22229516"
+	    "3ff1caa1681fac09120eca307586e1a7"
+	    "8cb82807230e1321d3fae00d18cc2012", ct);
+	CHECK(n == 80);
+	CHECK(unhex("6bc1bee22e409f96e93d7e117393172a"
+	    "ae2d8a571e03ac9c9eb76fac45af8e51"
+	    "30c81c46a35ce411e5fbc1191a0a52ef"
+	    "f69f2445df4f9b17ad2b417be66c3710", want) == 64);
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, n, pt, &ptn) == 0);
+	CHECK(ptn == 64 && memcmp(pt, want, 64) == 0);
+	/* NIST's 64 bytes alone end in no valid padding: refused. */
+	CHECK(crypto_aes128cbc_decrypt(key, iv, ct, 64, pt, &ptn) == -1);
+	/* Blocks 2..5 with block 1 as the IV: CBC's chaining, checked. */
+	CHECK(crypto_aes128cbc_decrypt(key, ct, ct + 16, 64, pt, &ptn) == 0);
+	CHECK(ptn == 48 && memcmp(pt, want + 16, 48) == 0);
+}
+
 /* AES-256-GCM: the GCM specification's test case 14, then round trips. */
 static void
 test_gcm(void)
@@ -219,6 +267,7 @@ int
 main(void)
 {
 	test_wechat_vectors();
+	test_cbc_nist();
 	test_gcm();
 	test_sha256();
 	test_equal();
