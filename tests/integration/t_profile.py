@@ -46,7 +46,6 @@ SIG_HEX = "75e81ceda165f4ffa64f4068af58c64b8f54b88c"
 KEY_VARS = ("WXAUTH_DATA_KEY", "WXAUTH_DATA_KEY_FILE", "WXAUTH_DATA_KEYS_OLD")
 
 SEEN = {}       # the first decrypt_failed body, which every later one must equal
-REPORT = {}     # figures run.py's caller may want (stable_token fetches of the stampede)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -116,6 +115,13 @@ def userinfo(S, **kw):
          "watermark": watermark(S)}
     d.update(kw)
     return {k: v for k, v in d.items() if v is not None}
+
+
+def userinfo_want(S):
+    """The profile fields of userinfo(S)'s defaults."""
+    d = userinfo(S)
+    return {"gender": d["gender"], "language": d["language"], "city": d["city"],
+            "province": d["province"], "country": d["country"], "avatar_url": d["avatarUrl"]}
 
 
 def sealed(S, session_key, data=None, plus=False, **kw):
@@ -231,8 +237,8 @@ def t_update_plain(S):
     expect_err(request(S.main, "GET", UPDATE + "?nick_name=x"), 401, "unauthorized", "no token")
     expect_err(post(S.main, UPDATE, {"nick_name": "x"}, "A" * 43), 401, "unauthorized", "unknown token")
     expect_err(request(S.main, "PUT", UPDATE, "", headers=bearer(tok)), 405, "method_not_allowed", "PUT")
-    check(info(S, tok) == expect_user(post(S.main, UPDATE, {}, tok), "nothing given", **want),
-          "nothing given changes nothing")
+    u = expect_user(post(S.main, UPDATE, {}, tok), "nothing given changes nothing", **want)
+    check(info(S, tok) == u, "info agrees")
 
 
 def t_update_bad_input(S):
@@ -261,7 +267,7 @@ def t_update_bad_input(S):
            {"raw_data": "[1]", "signature": sign("[1]", c["session_key"])},
            {"raw_data": "not json", "signature": sign("not json", c["session_key"])},
            {"raw_data": '{"a":1} x', "signature": "0" * 40},
-           {"raw_data": '{"a":"' + "x" * 4090 + '"}', "signature": "0" * 40},
+           {"raw_data": '{"a":"' + "x" * 4089 + '"}', "signature": "0" * 40},
            {"raw_data": "{}", "signature": "0" * 39}, {"raw_data": "{}", "signature": "0" * 41},
            {"raw_data": "{}", "signature": "g" * 40}]
     for body in bad:
@@ -300,7 +306,7 @@ def t_update_encrypted(S):
     want["nick_name"] = "Edge"
     expect_user(post(S.main, UPDATE, e, tok), "8192 characters of encrypted_data", **want)
     # The watermark: ours, else invalid_watermark, and nothing stored.
-    c2, tok2, _ = new_user(S, session_key=VEC_KEY)
+    _, tok2, _ = new_user(S, session_key=VEC_KEY)
     expect_err(post(S.main, UPDATE, {"encrypted_data": VEC_ENCRYPTED, "encrypt_iv": VEC_IV}, tok2),
                400, "invalid_watermark", "WeChat's own example is another app's data")
     for wm, what in ((None, "no watermark"), ({"appid": "wx4f4bc4dec97d474b", "timestamp": 1}, "other appid"),
@@ -321,17 +327,17 @@ def t_decrypt_failures_identical(S):
     sk = c["session_key"]
     expect_user(post(S.main, UPDATE, {"nick_name": "Stays"}, tok), "set a nick", nick_name="Stays")
     data = userinfo(S, nickName="Never")
-    good = sealed(S, sk, data, plus=True)
-    ct = base64.b64decode(good["encrypted_data"])
-    plain = wxjson(data)
-    while not base64.b64encode(ct).endswith(b"="):      # for the "missing padding" case
-        plain = aligned(plain, b"") + b" " * 16
-        ct = base64.b64decode(S.fake.encrypt(sk, plaintext_b64=base64.b64encode(plain).decode(),
-                                             iv=good["encrypt_iv"])["encrypted_data"])
-    b64ct = base64.b64encode(ct).decode()
-    iv = good["encrypt_iv"]
+    good = sealed(S, sk, data, plus=True)           # for the '+' cases
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
     nopad = lambda p: sealed(S, sk, plaintext_b64=b64(p), no_padding=True)  # noqa: E731
+    # A whole number of blocks whose ciphertext's base64 ends in '=' (for "missing padding").
+    plain = aligned(wxjson(data), b"")
+    if (len(plain) // 16 + 1) % 3 == 0:
+        plain = b"{" + b" " * 16 + plain[1:]
+    control = sealed(S, sk, plaintext_b64=b64(plain))
+    b64ct, iv = control["encrypted_data"], control["encrypt_iv"]
+    ct = base64.b64decode(b64ct)
+    check(b64ct.endswith("=") and iv.endswith("=="), "padded base64 to strip")
     cases = [
         ("bad base64", {"encrypted_data": "!!!!", "encrypt_iv": iv}),
         ("only padding", {"encrypted_data": "====", "encrypt_iv": iv}),
@@ -342,10 +348,10 @@ def t_decrypt_failures_identical(S):
         ("iv bad base64", {"encrypted_data": b64ct, "encrypt_iv": "!" * 24}),
         ("ciphertext cut by a byte", {"encrypted_data": b64(ct[:-1]), "encrypt_iv": iv}),
         ("ciphertext 5 bytes longer", {"encrypted_data": b64(ct + b"\0" * 5), "encrypt_iv": iv}),
-        ("last pad byte 0x00", nopad(aligned(plain, b"\x00"))),
-        ("last pad byte 0x11", nopad(aligned(plain, b"\x11"))),
-        ("pad bytes inconsistent", nopad(aligned(plain, b"\x01\x02\x03"))),
-        ("pad 0x10 over a non-pad block", nopad(aligned(plain, b"x" * 15 + b"\x10"))),
+        ("last pad byte 0x00", nopad(aligned(wxjson(data), b"\x00"))),
+        ("last pad byte 0x11", nopad(aligned(wxjson(data), b"\x11"))),
+        ("pad bytes inconsistent", nopad(aligned(wxjson(data), b"\x01\x02\x03"))),
+        ("pad 0x10 over a non-pad block", nopad(aligned(wxjson(data), b"x" * 15 + b"\x10"))),
         ("plaintext not JSON", sealed(S, sk, plaintext="this is not JSON at all")),
         ("JSON then garbage", sealed(S, sk, plaintext_b64=b64(plain + b" x"))),
         ("plaintext a JSON array", sealed(S, sk, [data])),
@@ -365,9 +371,10 @@ def t_decrypt_failures_identical(S):
     expect_decrypt_failed(post(S.main, UPDATE, qs(good, safe="+/="), tok), "'+' arrived as a space (form)")
     # The same aligned plaintext with its proper padding does decrypt: the cases above fail
     # for the reason they name.
-    expect_user(post(S.main, UPDATE, sealed(S, sk, plaintext_b64=b64(aligned(plain, b""))), tok),
-                "the well-padded control case decrypts", nick_name="Never")
-    expect_user(post(S.main, UPDATE, nopad(aligned(plain, b"\x01")), tok),
+    check(info(S, tok).get("nick_name") == "Stays", "decrypt failures stored nothing")
+    expect_user(post(S.main, UPDATE, control, tok), "the well-padded control case decrypts",
+                nick_name="Never")
+    expect_user(post(S.main, UPDATE, nopad(aligned(wxjson(data), b"\x01")), tok),
                 "a hand-made last block with valid padding decrypts", nick_name="Never")
 
 
@@ -392,7 +399,8 @@ def t_update_signature(S):
                       (sign(raw3 + " ", sk), "raw_data changed")):
         expect_err(post(S.main, UPDATE, {"raw_data": raw3, "signature": sig}, tok), 400,
                    "invalid_signature", "wrong signature: " + what)
-    big = '{"nickName":"Big","pad":"' + "x" * (4096 - 29) + '"}'
+    big = '{"nickName":"Big","pad":"'
+    big += "x" * (4096 - len(big) - 2) + '"}'
     check(len(big) == 4096, "4096-byte raw_data built")
     want["nick_name"] = "Big"
     expect_user(post(S.main, UPDATE, {"raw_data": big, "signature": sign(big, sk)}, tok),
@@ -410,7 +418,7 @@ def t_update_signature(S):
                           "both pairs, data under another key")
     check(info(S, tok).get("nick_name") == "Enc", "refused requests stored nothing")
     # WeChat's own example.
-    c2, tok2, _ = new_user(S, session_key=SIG_KEY)
+    _, tok2, _ = new_user(S, session_key=SIG_KEY)
     check(sign(SIG_RAW, SIG_KEY) == SIG_HEX, "the official example's signature")
     expect_user(post(S.main, UPDATE, {"raw_data": SIG_RAW, "signature": SIG_HEX}, tok2),
                 "WeChat's example rawData", nick_name="Band", gender=1, city="Guangzhou",
@@ -422,13 +430,6 @@ def t_update_signature(S):
                "invalid_signature", "old session_key after a re-login")
     expect_user(post(S.main, UPDATE, {"raw_data": raw5, "signature": sign(raw5, c3["session_key"])}, tok),
                 "new session_key after a re-login", nick_name="Stale")
-
-
-def userinfo_want(S):
-    """The profile fields of userinfo(S)'s defaults."""
-    d = userinfo(S)
-    return {"gender": d["gender"], "language": d["language"], "city": d["city"],
-            "province": d["province"], "country": d["country"], "avatar_url": d["avatarUrl"]}
 
 
 def t_placeholders(S):
@@ -473,6 +474,8 @@ def t_placeholders(S):
 
 def t_phone_code(S):
     c, tok, _ = new_user(S)
+    # The stored access_token may come from an earlier run's fake (40001: one refetch).
+    check(bind(S.main, S, tok)[1].status == 200, "a first phone bind")
     s0 = stats(S)
     pc, r = bind(S.main, S, tok, pure_phone_number=rand_pure())
     check(r.status == 200 and r.res == phone_res(pc) and r.res["country_code"] == "86",
@@ -505,6 +508,7 @@ def t_phone_code(S):
     check({k: info(S, tok).get(k) for k in phone_res(pc2)} == phone_res(pc2), "failures stored nothing")
     # The request itself.
     pc3 = S.fake.phone_code(pure_phone_number=rand_pure())
+    secrets_seen.update(("+8613900000000", "13900000000"))
     e = sealed(S, c["session_key"], {"phoneNumber": "+8613900000000", "purePhoneNumber": "13900000000",
                                       "countryCode": "86", "watermark": watermark(S)})
     s0 = stats(S)
@@ -546,18 +550,15 @@ def t_phone_legacy(S):
     check(r.status == 200 and r.res == want, "form body, countryCode a number: %r" % r.res)
     check(delta(S, s0, "getuserphonenumber", "stable_token") == (0, 0), "the legacy flow calls nobody")
     for wm, what in ((None, "no watermark"), ({"appid": "wx4f4bc4dec97d474b", "timestamp": 1}, "other app")):
+        secrets_seen.add("+10000000000")
         dd = {k: v for k, v in dict(d, phoneNumber="+10000000000", watermark=wm).items() if v is not None}
         expect_err(post(S.main, PHONE, sealed(S, sk, dd), tok), 400, "invalid_watermark", what)
-    for e, what in (({"encrypted_data": "!!!!", "encrypt_iv": rand_key()}, "bad base64"),
-                    (sealed(S, rand_key(), d), "another session_key"),
-                    (sealed(S, sk, plaintext="not json"), "not JSON"),
-                    (sealed(S, sk, d, plus=True), "'+' as a space")):
-        if what == "'+' as a space":
-            r = post(S.main, PHONE, qs(e, safe="+/="), tok)
-        else:
-            r = post(S.main, PHONE, e, tok)
-        expect_decrypt_failed(r, "phone: " + what)
-    c2, _ = relogin(S, c)
+    for body, what in (({"encrypted_data": "!!!!", "encrypt_iv": rand_key()}, "bad base64"),
+                       (sealed(S, rand_key(), d), "another session_key"),
+                       (sealed(S, sk, plaintext="not json"), "not JSON"),
+                       (qs(sealed(S, sk, d, plus=True), safe="+/="), "'+' arrived as a space")):
+        expect_decrypt_failed(post(S.main, PHONE, body, tok), "phone: " + what)
+    relogin(S, c)
     expect_decrypt_failed(post(S.main, PHONE, sealed(S, sk, d), tok), "phone: old session_key")
     check({k: info(S, tok).get(k) for k in want} == want, "failures stored nothing")
 
@@ -566,7 +567,10 @@ def t_phone_legacy(S):
 
 def t_access_token_shared(S):
     users = [new_user(S)[1] for _ in range(6)]
+    # A fresh start: no token stored, and the one WeChat issued before is dead too (so a
+    # copy a worker may keep in memory cannot save the fetch).
     psql(S, "DELETE FROM wx_access_tokens")
+    S.fake.expire_token()
     s0 = stats(S)
     pc, r = bind(S.main, S, users[0], pure_phone_number=rand_pure())
     check(r.status == 200 and r.res == phone_res(pc), "first bind with no token stored")
@@ -583,9 +587,10 @@ def t_access_token_shared(S):
     check(all(r.status == 200 and r.res == phone_res(pc) for pc, r in rs),
           "24 concurrent binds succeed: %r" % [r.status for _, r in rs])
     d = delta(S, s0, "stable_token", "stable_token_force", "getuserphonenumber")
-    check(d == (1, 0, 25), "25 binds, one stable_token fetch, never force_refresh: %r" % (d,))
-    pids = served_by(set(rids))
-    check(len(pids) >= 2, "the binds were served by several workers: %r" % sorted(pids))
+    check(d[:2] == (1, 0) and 25 <= d[2] <= 50,
+          "25 binds, one stable_token fetch, never force_refresh: %r" % (d,))
+    print("    25 binds on %d worker(s): %d stable_token fetch(es)"
+          % (len(served_by(set(rids))), d[0]), flush=True)
     row = psql(S, "SELECT appid, length(token_enc) > 0, key_id <> '', expires_at > now() + interval "
                   "'1 hour' FROM wx_access_tokens")
     check(row == S.stack.env["WX_APPID"] + "|t|t|t", "one row for our appid, sealed: %r" % row)
@@ -598,7 +603,7 @@ def t_access_token_shared(S):
 
 
 def t_token_refresh(S):
-    c, tok, _ = new_user(S)
+    _, tok, _ = new_user(S)
     check(bind(S.main, S, tok)[1].status == 200, "a token is in use")
     f0 = stats(S)
     # Expired at WeChat (42001) while our table still says valid.
@@ -671,7 +676,6 @@ def t_token_stampede(S):
                 S.fake.config(latency_ms=0)
             fetches, calls, force = delta(S, s0, "stable_token", "getuserphonenumber", "stable_token_force")
             pids = served_by(set(rids))
-            REPORT[label] = fetches
             print("    %s: %d stable_token fetch(es), %d getuserphonenumber calls, %d workers"
                   % (label, fetches, calls, len(pids)), flush=True)
             check(all(r.status == 200 and r.res == phone_res(pc) for pc, r in zip(codes, rs)),
@@ -832,7 +836,8 @@ def t_key_rotation(S):
                       ({"WXAUTH_DATA_KEY_FILE": "/nonexistent/wxauth.key"}, "missing key file"),
                       ({"WXAUTH_DATA_KEY": new, "WXAUTH_DATA_KEYS_OLD": mk + "," + short}, "bad old key")):
         rc, err = run_bare(S, **env)
-        check(rc not in (0, "hung") and "WXAUTH_DATA_KEY" in err and short not in err,
+        check(rc not in (0, "hung") and "WXAUTH_DATA_KEY" in err and
+              not any(k in err for k in (short, new, mk)),
               "%s: exits non-zero before serving, naming WXAUTH_DATA_KEY: %r %r" % (what, rc, err[-200:]))
 
 
