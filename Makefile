@@ -2,6 +2,7 @@
 #
 #   make            build build/wxauth
 #   make run        install what is missing, build, and serve on 127.0.0.1:$(PORT)
+#                   behind WEB=lighttpd (default), apache or nginx
 #   make test       the same set-up, then every test (unit, unit under
 #                   ASan+UBSan, integration through the real stack)
 #   make unit       unit tests only;  make asan-unit  the same under sanitizers
@@ -12,6 +13,7 @@
 CC	?= cc
 PYTHON	?= /usr/bin/python3
 PORT	?= 8080
+WEB	?= lighttpd
 BUILD	?= build
 SAN	?=
 
@@ -81,7 +83,7 @@ integration: all
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	exec $(PYTHON) deploy/dev/devstack.py run --port $(PORT)
+	exec $(PYTHON) deploy/dev/devstack.py run --port $(PORT) --web $(WEB)
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -5,6 +5,9 @@
  *	wxauth migrate DIR	apply pending migrations, then exit
  *	wxauth errpages DIR	write DIR/<status>.html: the JSON envelope for
  *				each error a web server makes itself
+ *	wxauth check-config	read the configuration as a worker would; exit
+ *				0, or 2 naming the bad variable (the pool runs
+ *				this before starting workers that would only die)
  *
  * A worker serves WXAUTH_THREADS requests at once, each thread with its own
  * FCGX_Request and WeChat client, all sharing one small PostgreSQL pool:
@@ -12,7 +15,10 @@
  *
  * Signals: SIGTERM, SIGINT, SIGHUP and SIGUSR1 stop the worker gracefully:
  * no new request is accepted, requests in flight finish (for at most
- * STOP_GRACE_S), then the process exits 0.
+ * STOP_GRACE_S), then the process exits 0.  With WXAUTH_MAX_REQUESTS the
+ * worker does the same by itself after that many requests (plus a random
+ * 0-10%, so that the workers of a pool do not all recycle at once); the
+ * supervisor starts a fresh one.
  */
 #include <sys/stat.h>
 
@@ -48,6 +54,8 @@ struct worker {
 };
 
 static volatile sig_atomic_t	 stopping;
+static long			 served_left;	/* recycling; guarded by served_mu */
+static pthread_mutex_t		 served_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct app		 app;
 static struct wx_conf		 wxconf;
 
@@ -122,6 +130,22 @@ serve(struct worker *w)
 	req_free(&rq);
 }
 
+/* Recycling: after the last allowed request, stop like on SIGTERM. */
+static void
+count_served(void)
+{
+	int	 last;
+
+	pthread_mutex_lock(&served_mu);
+	last = served_left > 0 && --served_left == 0;
+	pthread_mutex_unlock(&served_mu);
+	if (last) {
+		log_msg(LOG_INFO, NULL, "served WXAUTH_MAX_REQUESTS requests: "
+		    "recycling");
+		kill(getpid(), SIGTERM);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -154,6 +178,7 @@ worker_main(void *arg)
 		}
 		serve(w);
 		FCGX_Finish_r(&w->fr);
+		count_served();
 	}
 	FCGX_Finish_r(&w->fr);
 	w->done = 1;
@@ -284,9 +309,9 @@ main(int argc, char *argv[])
 		return cmd_migrate(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "errpages") == 0)
 		return cmd_errpages(argv[2]);
-	if (argc != 1) {
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "check-config") != 0)) {
 		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n"
-		    "       wxauth errpages DIR\n");
+		    "       wxauth errpages DIR\n       wxauth check-config\n");
 		return 2;
 	}
 	if (config_load(&cfg, CONFIG_WORKER, env_get, NULL, msg,
@@ -294,6 +319,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "wxauth: configuration: %s\n", msg);
 		return 2;
 	}
+	if (argc == 2) {
+		config_free(&cfg);
+		fprintf(stderr, "wxauth: configuration ok\n");
+		return 0;
+	}
+	if (cfg.max_requests > 0 && crypto_random(probe, sizeof(probe)) == 0)
+		served_left = cfg.max_requests +
+		    (long)(((unsigned long)probe[0] | (unsigned long)probe[1] << 8 |
+		    (unsigned long)probe[2] << 16) %
+		    (unsigned long)(cfg.max_requests / 10 + 1));
 	log_set_level(cfg.log_level);
 	if (crypto_random(probe, sizeof(probe)) == -1) {
 		fprintf(stderr, "wxauth: the kernel's random generator is "

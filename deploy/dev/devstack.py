@@ -32,6 +32,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEV_APPID = "wxd0d0d0d0d0d0d0d0"
 DEV_SECRET = "devsecret0000000000000000000000"
+WEB_SERVERS = ("lighttpd", "apache", "nginx")
+WEB_USER = "www-data"          # as root: the web servers run as this user...
+WORKER_USER = "nobody"         # ...and the workers as this one
+WORKER_GROUP = "nogroup"
 
 
 def log(msg):
@@ -160,6 +164,9 @@ class Stack:
         self.fakewx_url = None
         self.pools = {}
         self.env = {}
+        self.web = os.environ.get("WEB") or "lighttpd"
+        self.pgbouncer = None
+        self.pool_database_url = None   # the pools' DATABASE_URL when it differs (PgBouncer)
 
     # -- PostgreSQL -------------------------------------------------------
     def start_pg(self):
@@ -173,6 +180,44 @@ class Stack:
     def stop_pg(self):
         if self.pg is not None:
             self.pg.stop()
+
+    def start_pgbouncer(self):
+        """PgBouncer in transaction pooling mode in front of our PostgreSQL; the
+        pools then connect through it (migrations still go straight to the
+        server).  Run as the PostgreSQL user, on a unix socket only."""
+        d = os.path.join(self.pg.base, "pgbouncer")
+        os.makedirs(d, exist_ok=True)
+        if self.pg.root:
+            shutil.chown(d, self.pg.user)
+        ini = os.path.join(d, "pgbouncer.ini")
+        with open(ini, "w") as f:
+            f.write("""[databases]
+wxauth = host=%(pgsock)s port=5432 dbname=wxauth user=wxauth
+
+[pgbouncer]
+listen_addr =
+listen_port = 6432
+unix_socket_dir = %(dir)s
+auth_type = any
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+server_login_retry = 1
+server_connect_timeout = 2
+query_wait_timeout = 1
+logfile = %(dir)s/pgbouncer.log
+pidfile = %(dir)s/pgbouncer.pid
+""" % {"pgsock": self.pg.sock, "dir": d})
+        self.pgbouncer = subprocess.Popen(self.pg._as_user(["pgbouncer", ini]),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True)
+        wait_for(lambda: os.path.exists(os.path.join(d, ".s.PGSQL.6432")), 10, "PgBouncer")
+        self.pool_database_url = "host=%s port=6432 dbname=wxauth user=wxauth" % d
+
+    def stop_pgbouncer(self):
+        stop_proc(self.pgbouncer)
+        self.pgbouncer = None
+        self.pool_database_url = None
 
     def migrate(self):
         env = dict(os.environ, DATABASE_URL=self.database_url)
@@ -220,49 +265,112 @@ class Stack:
         stop_proc(self.fakewx)
         self.fakewx = None
 
-    # -- worker pool + lighttpd -------------------------------------------
-    def start_pool(self, name="main", port=None, workers=None, env=None):
-        """spawn-fcgi + multiwatch + build/wxauth on a unix socket, lighttpd in front."""
+    # -- worker pool + web server -----------------------------------------
+    def _rundir(self, name):
+        """Where a pool's socket lives.  As root the workers and the web server
+        run as unprivileged users, who may not reach the checkout (it can sit
+        under /root): then the socket, the error bodies, the worker binary and
+        the files it reads are placed in a directory of their own under /tmp."""
+        d = os.path.join(self.state, "pool-" + name)
+        os.makedirs(d, exist_ok=True)
+        if os.geteuid() == 0 or len(d) > 90:
+            d = "/tmp/wxauth-" + hashlib.sha256(d.encode()).hexdigest()[:12]
+            os.makedirs(d, exist_ok=True)
+            os.chmod(d, 0o755)
+        return d
+
+    def _stage(self, rundir, penv):
+        """As root: copy what the workers read into rundir, readable by them."""
+        if os.geteuid() != 0:
+            return self.binary, self.errdir
+        binary = os.path.join(rundir, "wxauth")
+        shutil.copy2(self.binary, binary + ".new")
+        os.replace(binary + ".new", binary)
+        errdir = os.path.join(rundir, "errors")
+        shutil.rmtree(errdir, ignore_errors=True)
+        shutil.copytree(self.errdir, errdir)
+        for var in ("WX_CA_FILE", "WX_SECRET_FILE", "WXAUTH_DATA_KEY_FILE"):
+            src = penv.get(var)
+            if src and os.path.exists(src):
+                dst = os.path.join(rundir, var.lower())
+                shutil.copyfile(src, dst)
+                shutil.chown(dst, WORKER_USER, WORKER_GROUP)
+                os.chmod(dst, 0o400)
+                penv[var] = dst
+        return binary, errdir
+
+    def start_pool(self, name="main", port=None, workers=None, env=None, web=None):
+        """The pool (deploy/pool/wxauth-pool: spawn-fcgi + multiwatch) of
+        build/wxauth on a unix socket, and a web server in front of it."""
+        web = web or self.web
+        if web not in WEB_SERVERS:
+            raise RuntimeError("unknown web server %r (lighttpd, apache, nginx)" % web)
         port = port or free_port()
         workers = workers or max(2, os.cpu_count() or 2)
-        rundir = os.path.join(self.state, "pool-" + name)
-        os.makedirs(rundir, exist_ok=True)
+        rundir = self._rundir(name)
         sock = os.path.join(rundir, "wxauth.sock")
-        if len(sock) > 100:     # unix socket paths are limited to 108 bytes
-            short = "/tmp/wxauth-" + hashlib.sha256(rundir.encode()).hexdigest()[:12]
-            os.makedirs(short, mode=0o700, exist_ok=True)
-            sock = os.path.join(short, "wxauth.sock")
         penv = dict(os.environ)
         penv.update(self.env)
-        penv["DATABASE_URL"] = self.database_url
+        penv["DATABASE_URL"] = self.pool_database_url or self.database_url
         penv.update(env or {})
+        binary, errdir = self._stage(rundir, penv)
+        root = os.geteuid() == 0
+        penv.update(WXAUTH_BIN=binary, WXAUTH_SOCKET=sock, WXAUTH_WORKERS=str(workers),
+                    WXAUTH_PIDFILE=os.path.join(rundir, "pool.pid"))
+        if root:
+            penv.update(WXAUTH_USER=WORKER_USER, WXAUTH_GROUP=WORKER_GROUP,
+                        WXAUTH_SOCKET_USER=WEB_USER, WXAUTH_SOCKET_GROUP=WEB_USER,
+                        WXAUTH_SOCKET_MODE="0660")
+        else:
+            penv["WXAUTH_SOCKET_MODE"] = "0600"
         out = open(self.log_to, "ab") if self.log_to else None
-        pool = subprocess.Popen(
-            ["spawn-fcgi", "-n", "-s", sock, "-M", "0600", "--",
-             "/usr/bin/multiwatch", "-f", str(workers), "--", self.binary],
-            env=penv, stdout=out, stderr=out, start_new_session=True)
-        wait_for(lambda: os.path.exists(sock), 10, "the worker pool socket")
-        conf = os.path.join(rundir, "lighttpd.conf")
-        tpl = open(os.path.join(ROOT, "deploy/lighttpd/wxauth.conf.in")).read()
-        for k, v in (("@PORT@", str(port)), ("@SOCKET@", sock), ("@STATE@", rundir),
-                     ("@ERRDIR@", self.errdir)):
+        if os.path.exists(sock):
+            os.unlink(sock)
+        pool = subprocess.Popen(["sh", os.path.join(ROOT, "deploy/pool/wxauth-pool"), "run"],
+                                env=penv, stdout=out, stderr=out, start_new_session=True)
+        wait_for(lambda: os.path.exists(sock) or pool.poll() is not None, 10,
+                 "the worker pool socket")
+        if pool.poll() is not None:
+            raise RuntimeError("the worker pool exited (%d): see its log" % pool.returncode)
+        webdir = os.path.join(rundir, web)
+        os.makedirs(webdir, exist_ok=True)
+        if root:
+            shutil.chown(webdir, WEB_USER)
+        conf = os.path.join(webdir, web + ".conf")
+        tpl = open(os.path.join(ROOT, "deploy", web, "wxauth.conf.in")).read()
+        userline = 'server.username = "%s"' % WEB_USER if root else ""
+        for k, v in (("@PORT@", str(port)), ("@SOCKET@", sock), ("@STATE@", webdir),
+                     ("@ERRDIR@", errdir), ("@USERLINE@", userline),
+                     ("@USER@", WEB_USER if root else pwd.getpwuid(os.geteuid()).pw_name)):
             tpl = tpl.replace(k, v)
         open(conf, "w").write(tpl)
-        web = subprocess.Popen(["lighttpd", "-D", "-f", conf], stdout=out, stderr=out,
-                               start_new_session=True)
+        argv = {"lighttpd": ["lighttpd", "-D", "-f", conf],
+                "apache": ["apache2", "-DFOREGROUND", "-f", conf],
+                "nginx": ["nginx", "-c", conf, "-p", webdir]}[web]
+        web_p = subprocess.Popen(argv, stdout=out, stderr=out, start_new_session=True,
+                                 env=dict(os.environ, APACHE_RUN_DIR=webdir,
+                                          APACHE_LOCK_DIR=webdir, APACHE_LOG_DIR=webdir))
         if out:
             out.close()
         base = "http://127.0.0.1:%d" % port
-        self.pools[name] = {"pool": pool, "web": web, "port": port, "url": base, "sock": sock}
+        self.pools[name] = {"pool": pool, "web": web_p, "port": port, "url": base,
+                            "sock": sock, "rundir": rundir, "env": penv, "webname": web}
 
         def up():
+            if web_p.poll() is not None:
+                raise RuntimeError("%s exited (%d): see %s" % (web, web_p.returncode, webdir))
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=2).read()
                 return True
             except urllib.error.HTTPError:
-                return True       # lighttpd answers (maybe 503 while PG is down)
-        wait_for(up, 20, "lighttpd on port %d" % port)
+                return True       # the web server answers (maybe 503 while PG is down)
+        wait_for(up, 20, "%s on port %d" % (web, port))
         return base
+
+    def pool_ctl(self, name, cmd):
+        """deploy/pool/wxauth-pool reload|status for a running pool."""
+        return subprocess.run(["sh", os.path.join(ROOT, "deploy/pool/wxauth-pool"), cmd],
+                              env=self.pools[name]["env"], capture_output=True, text=True)
 
     def stop_pool(self, name):
         p = self.pools.pop(name, None)
@@ -274,6 +382,7 @@ class Stack:
         for name in list(self.pools):
             self.stop_pool(name)
         self.stop_fakewx()
+        self.stop_pgbouncer()
         self.stop_pg()
 
 
@@ -310,7 +419,7 @@ def cmd_run(args):
         dev = not os.environ.get("WX_APPID")
         if dev:
             st.start_fakewx()
-        url = st.start_pool("main", port=args.port, workers=args.workers)
+        url = st.start_pool("main", port=args.port, workers=args.workers, web=args.web)
         if dev:
             log("=" * 68)
             log("DEV MODE: WX_APPID is not set, so wxauth talks to the FAKE WeChat")
@@ -339,6 +448,7 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     r.add_argument("--workers", type=int, default=0)
+    r.add_argument("--web", choices=WEB_SERVERS, default=os.environ.get("WEB") or "lighttpd")
     args = ap.parse_args()
     return cmd_run(args)
 

@@ -431,6 +431,8 @@ def main():
     try:
         stack.start_pg()
         stack.migrate()
+        if os.environ.get("WXAUTH_TEST_PGBOUNCER"):
+            stack.start_pgbouncer()     # the pools connect through it
         stack.start_fakewx()
         S.fake = Fake(stack.fakewx_url, stack.env["WX_CA_FILE"])
         base = {"WX_TIMEOUT_MS": str(TIMEOUT_MS)}
