@@ -158,6 +158,7 @@ struct checksession_arg {
 	const char	*openid;
 	const char	*signature;
 	int		 valid;
+	long		*retry_after;
 };
 
 static enum err
@@ -167,7 +168,7 @@ checksession_fn(struct wx *wx, const char *token, void *arg, int *stale,
 	struct checksession_arg	*a = arg;
 
 	return wx_checksession(wx, token, a->openid, a->signature, &a->valid,
-	    stale, rid);
+	    stale, a->retry_after, rid);
 }
 
 /*
@@ -196,6 +197,7 @@ remote_check(struct ctx *c, const struct user *u, const struct sealed *sk,
 	a.openid = u->f[UF_OPENID];
 	a.signature = hex;
 	a.valid = 0;
+	a.retry_after = &c->rp->retry_after;
 	er = token_call(&c->app->tokens, c->wx, checksession_fn, &a,
 	    c->rq->rid);
 	*valid = a.valid;

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,13 +44,12 @@
 #define STOP_GRACE_S	10		/* most time in-flight requests get */
 #define THREAD_STACK	(512 * 1024)
 #define REPLY_MAX	(2 * 1024 * 1024)
-#define WAKE_SIGNAL	SIGUSR2		/* interrupts a thread blocked in accept */
+#define POLL_MS		200		/* how soon an idle thread sees a stop */
 
 struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 fr;
 	struct wx		*wx;
-	volatile sig_atomic_t	 in_accept;
 	volatile sig_atomic_t	 done;
 };
 
@@ -146,31 +146,76 @@ count_served(void)
 	}
 }
 
+/*
+ * Wait until the listening socket has a connection (or a stop begins).
+ * 1: try to accept; 0: stopping.  No signal is ever used to interrupt a
+ * thread: libfcgi's accept also reads the new connection's first bytes
+ * (waiting up to 2 s for them on a unix socket), and a signal there would
+ * cut a request short.
+ */
+static int
+wait_connection(void)
+{
+	struct pollfd	 p;
+
+	while (!stopping) {
+		p.fd = 0;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, POLL_MS) > 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * One thread of the process at a time waits for a connection and accepts
+ * it (the others wait for this mutex, waking to see a stop), so that a new
+ * connection wakes one thread per process, not all of them.
+ */
+static pthread_mutex_t	 accept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+accept_one(struct worker *w)
+{
+	struct timespec	 dl;
+	int		 rc;
+
+	/* A connection the web server keeps open needs no accept. */
+	if (w->fr.ipcFd >= 0)
+		return FCGX_Accept_r(&w->fr);
+	for (;;) {
+		if (stopping)
+			return -EINTR;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += POLL_MS * 1000000L;
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
+			break;
+	}
+	rc = wait_connection() ? FCGX_Accept_r(&w->fr) : -EINTR;
+	pthread_mutex_unlock(&accept_mu);
+	return rc;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	sigset_t	 ss;
-
 	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
 	int		 rc;
 
-	/*
-	 * WAKE_SIGNAL may interrupt only the wait for a connection: it stays
-	 * blocked while a request is served, so no read or write of a request
-	 * in flight is ever cut short by a stop.
-	 */
-	sigemptyset(&ss);
-	sigaddset(&ss, WAKE_SIGNAL);
 	while (!stopping) {
-		w->in_accept = 1;
-		pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
-		rc = stopping ? -1 : FCGX_Accept_r(&w->fr);
-		pthread_sigmask(SIG_BLOCK, &ss, NULL);
-		w->in_accept = 0;
+		rc = accept_one(w);
 		if (rc < 0) {
 			if (stopping)
 				break;
+			/* Another worker took it: the socket is non-blocking. */
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+				continue;
 			/* EMFILE, ENOBUFS...: the thread must not die quietly. */
 			log_msg(LOG_WARN, NULL, "accept failed (%d); retrying", rc);
 			nanosleep(&pause, NULL);
@@ -185,12 +230,6 @@ worker_main(void *arg)
 	return NULL;
 }
 
-static void
-on_wake(int sig)
-{
-	(void)sig;
-}
-
 /* Stop accepting, let requests in flight finish, join the threads. */
 static void
 stop_workers(struct worker *ws, long n)
@@ -202,13 +241,9 @@ stop_workers(struct worker *ws, long n)
 	stopping = 1;
 	FCGX_ShutdownPending();
 	for (;;) {
-		for (i = 0, left = 0; i < n; i++) {
-			if (ws[i].done)
-				continue;
-			left++;
-			if (ws[i].in_accept)
-				pthread_kill(ws[i].tid, WAKE_SIGNAL);
-		}
+		for (i = 0, left = 0; i < n; i++)
+			if (!ws[i].done)
+				left++;
 		if (left == 0)
 			break;
 		if (time(NULL) >= deadline) {
@@ -302,7 +337,7 @@ main(int argc, char *argv[])
 	char			 msg[512];
 	uint8_t			 probe[8];
 	long			 i;
-	int			 sig;
+	int			 sig, fl;
 
 	sane_fds();
 	if (argc == 3 && strcmp(argv[1], "migrate") == 0)
@@ -349,14 +384,22 @@ main(int argc, char *argv[])
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_wake;	/* no SA_RESTART: accept() fails EINTR */
-	sigaction(WAKE_SIGNAL, &sa, NULL);
+	/*
+	 * The listening socket is shared by every worker of the pool: each
+	 * thread polls it, and the accept of those that lose the race fails
+	 * with EAGAIN instead of blocking where no stop can reach it.  (An
+	 * accepted connection does not inherit O_NONBLOCK.)
+	 */
+	if ((fl = fcntl(0, F_GETFL)) == -1 ||
+	    fcntl(0, F_SETFL, fl | O_NONBLOCK) == -1) {
+		fprintf(stderr, "wxauth: fd 0: %s\n", strerror(errno));
+		return 1;
+	}
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sigaddset(&ss, SIGUSR1);
-	sigaddset(&ss, WAKE_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
 	app.cfg = &cfg;
@@ -381,7 +424,7 @@ main(int argc, char *argv[])
 	pthread_attr_setstacksize(&ta, THREAD_STACK);
 	for (i = 0; i < cfg.threads; i++) {
 		if ((ws[i].wx = wx_new(&wxconf)) == NULL ||
-		    FCGX_InitRequest(&ws[i].fr, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0 ||
+		    FCGX_InitRequest(&ws[i].fr, 0, 0) != 0 ||
 		    pthread_create(&ws[i].tid, &ta, worker_main, &ws[i]) != 0) {
 			log_msg(LOG_ERROR, NULL, "cannot start thread %ld", i);
 			return 1;
@@ -392,7 +435,6 @@ main(int argc, char *argv[])
 	    "connections, WeChat at %s%s", cfg.threads, cfg.db_pool,
 	    cfg.wx_api_base, cfg.wx_ca_file != NULL ? " (own CA file)" : "");
 
-	sigdelset(&ss, WAKE_SIGNAL);
 	for (;;) {
 		if (sigwait(&ss, &sig) != 0)
 			continue;

@@ -147,7 +147,9 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 {
 	int	 fresh = 0;
 
-	if (c->pg != NULL && !c->broken && !is_stale(c->pg))
+	/* A connection left inside a transaction is reset, never reused. */
+	if (c->pg != NULL && !c->broken && !is_stale(c->pg) &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		return ERR_OK;
 	pthread_mutex_lock(&db->mu);
 	if (now_ms() < db->down_until) {
@@ -733,8 +735,12 @@ db_token_refresh(struct db *db, const char *appid, int wait, long lock_ms,
 	if ((er = tx(c, "token_lock", wait ?
 	    "SELECT pg_advisory_xact_lock($1::int, hashtext($2)), true" :
 	    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2))",
-	    2, lock, NULL, NULL, &res, rid)) != ERR_OK)
+	    2, lock, NULL, NULL, &res, rid)) != ERR_OK) {
+		/* lock_timeout: the refresher is stuck on WeChat, not on us. */
+		if (er == ERR_UNAVAILABLE && !c->broken)
+			er = ERR_UPSTREAM_TIMEOUT;
 		goto rollback;
+	}
 	if (PQntuples(res) != 1 ||
 	    strcmp(PQgetvalue(res, 0, PQnfields(res) - 1), "t") != 0) {
 		PQclear(res);

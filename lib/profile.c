@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jsonx.h"
 #include "profile.h"
@@ -30,15 +31,15 @@ profile_is_placeholder_avatar(const char *url)
 	const char	*host, *path, *id;
 	size_t		 hl, il = sizeof(GREY_AVATAR_ID) - 1;
 
-	if (strncmp(url, "https://", 8) == 0)
+	if (strncasecmp(url, "https://", 8) == 0)
 		host = url + 8;
-	else if (strncmp(url, "http://", 7) == 0)
+	else if (strncasecmp(url, "http://", 7) == 0)
 		host = url + 7;
 	else
 		return 0;
-	hl = strcspn(host, "/?#");
-	path = host + hl;
-	if (hl < 9 || strncmp(host + hl - 9, ".qlogo.cn", 9) != 0)
+	path = host + strcspn(host, "/?#");
+	hl = strcspn(host, ":/?#");	/* the host without a port */
+	if (hl < 9 || strncasecmp(host + hl - 9, ".qlogo.cn", 9) != 0)
 		return 0;
 	if (strncmp(path, "/mmopen/vi_32/", 14) != 0)
 		return 0;

@@ -1,13 +1,51 @@
 /*
  * token.c -- the shared access_token (see token.h for the policy).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "token.h"
 
 #define AAD_PREFIX	"wx_access_tokens:"
+#define FAIL_BACKOFF_MS	1000	/* after a failed fetch, fail fast this long */
+
+/*
+ * One refresher per process: the other threads wait here holding no
+ * database connection (the refresher holds one for its transaction), so a
+ * refresh never starves the pool of the requests that need no token.
+ */
+static pthread_mutex_t	 refresh_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long	 failed_until;	/* monotonic ms; guarded by refresh_mu */
+static enum err		 failed_er;
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait at most ms for the process's refresh mutex.  0, or -1 on timeout. */
+static int
+lock_refresh(long ms)
+{
+	struct timespec	 dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return pthread_mutex_timedlock(&refresh_mu, &dl) == 0 ? 0 : -1;
+}
 
 struct fetch_arg {
 	const struct token_src	*src;
@@ -64,20 +102,41 @@ obtain(const struct token_src *src, struct wx *wx, struct db_token *t,
 	    ERR_OK)
 		return er;
 	if (found && t->ttl > 0 && t->ttl <= renew_at(t->lifetime)) {
-		/* Renew ahead of expiry if nobody else is; else use this one. */
-		er = db_token_refresh(src->db, src->appid, 0, src->lock_ms,
-		    renew_at(t->lifetime), fetch, &fa, &fresh, &got, rid);
-		if (er == ERR_OK && got)
-			*t = fresh;
-		else if (er != ERR_OK)
-			log_msg(LOG_WARN, rid, "token: renewal failed; the "
-			    "current token has %ld s left", t->ttl);
+		/*
+		 * Renew ahead of expiry if nobody else is, in this process or
+		 * another; else use the current one, still valid.
+		 */
+		if (pthread_mutex_trylock(&refresh_mu) == 0) {
+			er = db_token_refresh(src->db, src->appid, 0,
+			    src->lock_ms, renew_at(t->lifetime), fetch, &fa,
+			    &fresh, &got, rid);
+			pthread_mutex_unlock(&refresh_mu);
+			if (er == ERR_OK && got)
+				*t = fresh;
+			else if (er != ERR_OK)
+				log_msg(LOG_WARN, rid, "token: renewal failed; "
+				    "the current token has %ld s left", t->ttl);
+		}
 	} else if (!found || t->ttl <= 0) {
-		if ((er = db_token_refresh(src->db, src->appid, 1,
-		    src->lock_ms, 0, fetch, &fa, t, &got, rid)) != ERR_OK)
+		if (lock_refresh(src->lock_ms) == -1)
+			return ERR_UPSTREAM_TIMEOUT;
+		if (now_ms() < failed_until) {
+			/* The fetch just failed here: do not ask again at once. */
+			er = failed_er;
+			pthread_mutex_unlock(&refresh_mu);
 			return er;
-		if (!got)
-			return ERR_UNAVAILABLE;
+		}
+		er = db_token_refresh(src->db, src->appid, 1, src->lock_ms, 0,
+		    fetch, &fa, t, &got, rid);
+		if (er == ERR_OK && !got)
+			er = ERR_UPSTREAM_ERROR;
+		if (er != ERR_OK && er != ERR_UNAVAILABLE) {
+			failed_until = now_ms() + FAIL_BACKOFF_MS;
+			failed_er = er;
+		}
+		pthread_mutex_unlock(&refresh_mu);
+		if (er != ERR_OK)
+			return er;
 	}
 	aad_for(src, aad, sizeof(aad));
 	if (seal_open(src->keys, aad, &t->tok, tok, WX_TOKEN_MAX + 1, &n) ==
@@ -91,7 +150,7 @@ obtain(const struct token_src *src, struct wx *wx, struct db_token *t,
 			return er;
 		if (!got || seal_open(src->keys, aad, &t->tok, tok,
 		    WX_TOKEN_MAX + 1, &n) == -1)
-			return ERR_UNAVAILABLE;
+			return ERR_INTERNAL;
 	}
 	return ERR_OK;
 }
@@ -102,10 +161,20 @@ token_call(const struct token_src *src, struct wx *wx, token_use_fn fn,
 {
 	struct db_token	 t;
 	char		 tok[WX_TOKEN_MAX + 1];
+	long long	 t0 = now_ms();
 	int		 stale = 0, tries;
 	enum err	 er;
 
 	for (tries = 0; tries < 2; tries++) {
+		/*
+		 * The retry fits in the request's time only after a quick
+		 * refusal (the usual 40001/42001); after a slow first round
+		 * it would outlast the web server's timeout.
+		 */
+		if (tries == 1 && now_ms() - t0 > src->lock_ms) {
+			log_msg(LOG_WARN, rid, "token: no time left to retry");
+			break;
+		}
 		if ((er = obtain(src, wx, &t, tok, rid)) != ERR_OK)
 			break;
 		er = fn(wx, tok, arg, &stale, rid);

@@ -13,10 +13,14 @@
  *   or missing token is fetched by one process while the others wait for
  *   it on the same lock (at most the WeChat timeout plus a second), then
  *   use what it stored: N workers after expiry make one fetch, not N.
+ *   Within a process only one thread takes part (the others wait on a
+ *   mutex, holding no database connection); after a failed fetch that
+ *   process answers the same error for a second rather than ask again.
  * - When WeChat says a token is invalid or expired (40001, 40014, 42001),
  *   the stored token is expired only if it is still the one that failed,
- *   a token is obtained as above, and the call is retried once.  Never a
- *   loop: a second refusal is upstream_error.
+ *   a token is obtained as above, and the call is retried once, if the
+ *   first round was quick enough for the retry to fit in the request's
+ *   time.  Never a loop: a second refusal is upstream_error.
  */
 #ifndef WXAUTH_TOKEN_H
 #define WXAUTH_TOKEN_H

@@ -152,6 +152,9 @@ call_json(struct wx *wx, const char *what, const char *url, const char *body,
 		return ERR_UPSTREAM_ERROR;
 	}
 	*out = jsonx_parse(buf_str(&wx->reply), wx->reply.len);
+	/* Replies carry session keys, tokens and phone numbers: keep no copy. */
+	if (wx->reply.p != NULL)
+		memset(wx->reply.p, 0, wx->reply.len);
 	if (*out == NULL || !json_object_is_type(*out, json_type_object)) {
 		log_msg(LOG_WARN, rid, "wx: %s: reply is not a JSON object "
 		    "(%zu bytes)", what, wx->reply.len);
@@ -405,16 +408,18 @@ out:
 
 enum err
 wx_checksession(struct wx *wx, const char *token, const char *openid,
-    const char *signature, int *valid, int *stale, const char *rid)
+    const char *signature, int *valid, int *stale, long *retry_after,
+    const char *rid)
 {
 	struct buf	 url;
 	json_object	*o = NULL;
 	char		*eo = NULL;
-	long		 ec, ra;
+	long		 ec;
 	enum err	 er;
 
 	*valid = 0;
 	*stale = 0;
+	*retry_after = 0;
 	buf_init(&url, 2048);
 	if (!token_chars(token, strlen(token)) ||
 	    (eo = curl_easy_escape(wx->h, openid, 0)) == NULL ||
@@ -427,7 +432,7 @@ wx_checksession(struct wx *wx, const char *token, const char *openid,
 	if ((er = call_json(wx, "checksession", url.p, NULL, &o, rid)) !=
 	    ERR_OK)
 		goto out;
-	er = reply_errcode_code(o, "checksession", &ra, &ec, rid);
+	er = reply_errcode_code(o, "checksession", retry_after, &ec, rid);
 	if (ec == 87009) {		/* invalid signature: the key is stale */
 		er = ERR_OK;
 		goto out;

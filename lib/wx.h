@@ -96,6 +96,6 @@ enum err	 wx_phone_number(struct wx *, const char *token,
  */
 enum err	 wx_checksession(struct wx *, const char *token,
 		    const char *openid, const char *signature, int *valid,
-		    int *stale, const char *rid);
+		    int *stale, long *retry_after, const char *rid);
 
 #endif

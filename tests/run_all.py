@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""make test: unit tests, the unit tests again under ASan+UBSan, then the
-integration suite through the real stack.  Prints each stage's tally and a
-last line "N passed, M failed"; exits non-zero on any failure."""
+"""make test: unit tests, the unit tests again under ASan+UBSan, the
+integration suite through the real stack behind lighttpd, again behind
+Apache, again through PgBouncer in transaction pooling mode, the pool under
+load behind lighttpd and Apache, and the deployment files' static checks.
+Prints each stage's tally and a last line "N passed, M failed"; exits
+non-zero on any failure."""
 
 import os
 import re
@@ -10,25 +13,36 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"
+ST = os.path.join(ROOT, ".state")
 STAGES = [
-    ("unit", ["make", "--no-print-directory", "unit"]),
-    ("unit under ASan+UBSan", ["make", "--no-print-directory", "asan-unit"]),
-    ("integration", ["/usr/bin/python3", "tests/integration/run.py"]),
+    ("unit", ["make", "--no-print-directory", "unit"], {}),
+    ("unit under ASan+UBSan", ["make", "--no-print-directory", "asan-unit"], {}),
+    ("integration behind lighttpd", [PY, "tests/integration/run.py"],
+     {"WEB": "lighttpd", "WXAUTH_TEST_STATE": os.path.join(ST, "test-lighttpd")}),
+    ("integration behind Apache", [PY, "tests/integration/run.py"],
+     {"WEB": "apache", "WXAUTH_TEST_STATE": os.path.join(ST, "test-apache")}),
+    ("integration through PgBouncer (transaction pooling)", [PY, "tests/integration/run.py"],
+     {"WEB": "lighttpd", "WXAUTH_TEST_PGBOUNCER": "1",
+      "WXAUTH_TEST_STATE": os.path.join(ST, "test-pgbouncer")}),
+    ("pool under load behind lighttpd", [PY, "tests/integration/pool.py"], {"WEB": "lighttpd"}),
+    ("pool under load behind Apache", [PY, "tests/integration/pool.py"], {"WEB": "apache"}),
+    ("deployment files", [PY, "tests/deploy/check.py"], {}),
 ]
 
 
 def main():
     total_p = total_f = 0
     t_all = time.monotonic()
-    for name, argv in STAGES:
+    for name, argv, env in STAGES:
         print("== %s" % name, flush=True)
         t0 = time.monotonic()
         p = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+                           text=True, env=dict(os.environ, **env))
         out = p.stdout
         sys.stdout.write(out if p.returncode != 0 else
                          "".join(l + "\n" for l in out.splitlines()
-                                 if re.search(r"passed|FAIL|ok \(|error:", l)))
+                                 if re.search(r"passed|FAIL|ok \(|error:|^    ", l)))
         m = re.findall(r"^(\w[\w ]*): (\d+) passed, (\d+) failed$", out, re.M)
         if m:
             p_, f_ = int(m[-1][1]), int(m[-1][2])

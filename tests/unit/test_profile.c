@@ -60,6 +60,13 @@ test_placeholder_avatar(void)
 	    "vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq"
 	    "4BWmiaIGuG1icwxaQX6grC9VemZoJ8rgX/132"));
 	CHECK(!profile_is_placeholder_avatar("/api/avatar/abc"));
+	/* Case and ports do not hide it. */
+	CHECK(profile_is_placeholder_avatar("HTTPS://THIRDWX.QLOGO.CN/mmopen/"
+	    "vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq"
+	    "4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"));
+	CHECK(profile_is_placeholder_avatar("https://thirdwx.qlogo.cn:443/mmopen/"
+	    "vi_32/POgEwh4mIHO4nibH0KlMECNjjGxQUq24ZEaGT4poC6icRiccVGKSyXwibcPq"
+	    "4BWmiaIGuG1icwxaQX6grC9VemZoJ8rg/132"));
 	CHECK(!profile_is_placeholder_avatar(""));
 }
 
