@@ -43,9 +43,20 @@ FCGI_OBJ = $(FCGI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:%.c=$(BUILD)/%)
 
+# make install: where Debian admins look for things.
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+DATADIR		?= $(PREFIX)/share
+SYSCONFDIR	?= /etc
+SYSTEMDDIR	?= /lib/systemd/system
+DESTDIR		?=
+SUBST	 = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	   -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
 -include Makefile.local
 
-.PHONY: all deps run test unit asan-unit integration clean
+.PHONY: all deps run test unit asan-unit integration install clean
 all: $(BUILD)/wxauth $(BUILD)/errors/.done
 
 # The bodies of the errors the web server makes itself, from lib/err.c.
@@ -88,6 +99,26 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tests/run_all.py
+
+# The program, the pool script, migrations, error bodies, web server
+# templates, an example environment and the systemd units.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(DATADIR)/wxauth/migrations $(DESTDIR)$(DATADIR)/wxauth/errors \
+	    $(DESTDIR)$(DATADIR)/wxauth/lighttpd $(DESTDIR)$(DATADIR)/wxauth/apache \
+	    $(DESTDIR)$(DATADIR)/wxauth/nginx $(DESTDIR)$(SYSCONFDIR)/wxauth \
+	    $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 $(BUILD)/wxauth $(DESTDIR)$(BINDIR)/wxauth
+	sed -e 's|/usr/local/bin/wxauth|$(BINDIR)/wxauth|' deploy/pool/wxauth-pool \
+	    > $(DESTDIR)$(SBINDIR)/wxauth-pool
+	chmod 0755 $(DESTDIR)$(SBINDIR)/wxauth-pool
+	install -m 0644 migrations/*.sql $(DESTDIR)$(DATADIR)/wxauth/migrations/
+	install -m 0644 $(BUILD)/errors/*.html $(DESTDIR)$(DATADIR)/wxauth/errors/
+	for w in lighttpd apache nginx; do \
+	    install -m 0644 deploy/$$w/wxauth.conf.in $(DESTDIR)$(DATADIR)/wxauth/$$w/; done
+	install -m 0644 deploy/docker/.env.example $(DESTDIR)$(SYSCONFDIR)/wxauth/wxauth.env.example
+	for u in wxauth-pool wxauth-migrate; do \
+	    $(SUBST) deploy/systemd/$$u.service.in > $(DESTDIR)$(SYSTEMDDIR)/$$u.service; done
 
 clean:
 	rm -rf build build-asan

@@ -36,7 +36,8 @@ static const struct cfg_var vars[] = {
 	{ "WX_API_BASE", CFG_URL, OFF(wx_api_base), 1, 512,
 	    "https://api.weixin.qq.com", 1 },
 	{ "WX_CA_FILE", CFG_PATH, OFF(wx_ca_file), 1, 4096, NULL, 0 },
-	{ "DATABASE_URL", CFG_CONNINFO, OFF(database_url), 1, 4096, NULL, 1 },
+	/* Or DATABASE_URL_FILE (a URI holding a password): load_database_url(). */
+	{ "DATABASE_URL", CFG_CONNINFO, OFF(database_url), 1, 4096, NULL, 0 },
 	{ "WXAUTH_SESSION_TTL", CFG_INT, OFF(session_ttl), 1, 31536000,
 	    "604800", 1 },
 	{ "WXAUTH_SESSION_IDLE", CFG_INT, OFF(session_idle), 1, 31536000,
@@ -177,6 +178,39 @@ load_secret(const char *name, config_getter get, void *arg, char **out,
 	return 0;
 }
 
+/*
+ * DATABASE_URL, or DATABASE_URL_FILE: a file holding it (one line, a URI
+ * without spaces), for a connection string that carries a password.
+ */
+static int
+load_database_url(struct config *cfg, config_getter get, void *arg, char *err,
+    size_t errsz)
+{
+	const char	*f = get("DATABASE_URL_FILE", arg);
+
+	if (f != NULL && *f == '\0')
+		f = NULL;
+	if (cfg->database_url != NULL && f != NULL) {
+		snprintf(err, errsz, "DATABASE_URL and DATABASE_URL_FILE are both "
+		    "set: give one");
+		return -1;
+	}
+	if (cfg->database_url != NULL)
+		return 0;
+	if (f == NULL) {
+		snprintf(err, errsz, "DATABASE_URL (or DATABASE_URL_FILE) is "
+		    "required");
+		return -1;
+	}
+	if ((cfg->database_url = read_secret(f)) == NULL) {
+		snprintf(err, errsz, "DATABASE_URL_FILE: cannot read a connection "
+		    "URI (one line of 1-%d printable characters) from it",
+		    SECRET_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* The app secret, and the key ring for secrets at rest (seal.h). */
 static int
 load_secrets(struct config *cfg, config_getter get, void *arg, char *err,
@@ -286,6 +320,8 @@ config_load(struct config *cfg, enum config_scope scope, config_getter get,
 		if ((*sp = strdup(s)) == NULL)
 			abort();
 	}
+	if (load_database_url(cfg, get, arg, err, errsz) == -1)
+		goto fail;
 	if (scope == CONFIG_MIGRATE)
 		return 0;
 	l = (long)strlen(cfg->wx_api_base);
@@ -309,6 +345,8 @@ config_free(struct config *cfg)
 	keyring_wipe(&cfg->keys);
 	free(cfg->wx_api_base);
 	free(cfg->wx_ca_file);
+	if (cfg->database_url != NULL)
+		memset(cfg->database_url, 0, strlen(cfg->database_url));
 	free(cfg->database_url);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -339,7 +339,7 @@ pidfile = %(dir)s/pgbouncer.pid
         conf = os.path.join(webdir, web + ".conf")
         tpl = open(os.path.join(ROOT, "deploy", web, "wxauth.conf.in")).read()
         userline = 'server.username = "%s"' % WEB_USER if root else ""
-        for k, v in (("@PORT@", str(port)), ("@SOCKET@", sock), ("@STATE@", webdir),
+        for k, v in (("@BIND@", "127.0.0.1"), ("@PORT@", str(port)), ("@SOCKET@", sock), ("@STATE@", webdir),
                      ("@ERRDIR@", errdir), ("@USERLINE@", userline),
                      ("@USER@", WEB_USER if root else pwd.getpwuid(os.geteuid()).pw_name)):
             tpl = tpl.replace(k, v)

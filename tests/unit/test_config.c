@@ -416,6 +416,37 @@ test_data_key(void)
 }
 
 static void
+test_database_url_file(void)
+{
+	struct env	 e;
+	char		 path[] = "/tmp/wxauth-test-dburl-XXXXXX";
+	int		 fd;
+
+	base(&e);
+	set(&e, "DATABASE_URL", NULL);
+	CHECK(fails_naming(&e, "DATABASE_URL"));
+	fd = mkstemp(path);
+	CHECK(fd != -1);
+	if (fd == -1)
+		return;
+	CHECK(write(fd, "postgresql://wx:pw@db/wxauth\n", 29) == 29);
+	close(fd);
+	set(&e, "DATABASE_URL_FILE", path);
+	CHECK(load(&e, CONFIG_WORKER) == 0);
+	CHECK_STR(cfg.database_url, "postgresql://wx:pw@db/wxauth");
+	config_free(&cfg);
+	CHECK(load(&e, CONFIG_MIGRATE) == 0);
+	CHECK_STR(cfg.database_url, "postgresql://wx:pw@db/wxauth");
+	config_free(&cfg);
+	set(&e, "DATABASE_URL", "postgresql://u@localhost/wxauth");
+	CHECK(fails_naming(&e, "DATABASE_URL_FILE"));
+	CHECK(strstr(err, "pw") == NULL);
+	unlink(path);
+	set(&e, "DATABASE_URL", NULL);
+	CHECK(fails_naming(&e, "DATABASE_URL_FILE"));
+}
+
+static void
 test_migrate_scope(void)
 {
 	struct env	 e;
@@ -476,6 +507,7 @@ main(void)
 	test_url();
 	test_secret();
 	test_data_key();
+	test_database_url_file();
 	test_migrate_scope();
 	test_touch_interval();
 	return check_done("test_config");
