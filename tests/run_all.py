@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make test: unit tests, the unit tests again under ASan+UBSan, the
 integration suite through the real stack behind lighttpd, again behind
-Apache, again through PgBouncer in transaction pooling mode, the pool under
+Apache and nginx, again through PgBouncer in transaction pooling mode, the pool under
 load behind lighttpd and Apache, and the deployment files' static checks.
 Prints each stage's tally and a last line "N passed, M failed"; exits
 non-zero on any failure."""
@@ -22,6 +22,8 @@ STAGES = [
      {"WEB": "lighttpd", "WXAUTH_TEST_STATE": os.path.join(ST, "test-lighttpd")}),
     ("integration behind Apache", [PY, "tests/integration/run.py"],
      {"WEB": "apache", "WXAUTH_TEST_STATE": os.path.join(ST, "test-apache")}),
+    ("integration behind nginx", [PY, "tests/integration/run.py"],
+     {"WEB": "nginx", "WXAUTH_TEST_STATE": os.path.join(ST, "test-nginx")}),
     ("integration through PgBouncer (transaction pooling)", [PY, "tests/integration/run.py"],
      {"WEB": "lighttpd", "WXAUTH_TEST_PGBOUNCER": "1",
       "WXAUTH_TEST_STATE": os.path.join(ST, "test-pgbouncer")}),
