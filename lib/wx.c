@@ -109,18 +109,17 @@ wx_free(struct wx *wx)
 
 /*
  * GET url, or POST body as JSON when body is not NULL (url and body hold
- * secrets: never logged), and parse the reply as a JSON object into *out.
- * what names the call in logs.
+ * secrets: never logged), leaving the reply in wx->reply.  what names the
+ * call in logs.
  */
 static enum err
-call_json(struct wx *wx, const char *what, const char *url, const char *body,
-    json_object **out, const char *rid)
+call_raw(struct wx *wx, const char *what, const char *url, const char *body,
+    const char *rid)
 {
 	struct curl_slist	*hdr = NULL;
 	CURLcode		 cc;
 	long			 status = 0;
 
-	*out = NULL;
 	buf_reset(&wx->reply);
 	wx->errbuf[0] = '\0';
 	if (body != NULL) {
@@ -151,13 +150,26 @@ call_json(struct wx *wx, const char *what, const char *url, const char *body,
 		log_msg(LOG_WARN, rid, "wx: %s: HTTP status %ld", what, status);
 		return ERR_UPSTREAM_ERROR;
 	}
-	*out = jsonx_parse(buf_str(&wx->reply), wx->reply.len);
-	/* Replies carry session keys, tokens and phone numbers: keep no copy. */
+	return ERR_OK;
+}
+
+/* Replies carry session keys, tokens and phone numbers: keep no copy. */
+static void
+wipe_reply(struct wx *wx)
+{
 	if (wx->reply.p != NULL)
 		memset(wx->reply.p, 0, wx->reply.len);
+}
+
+/* Parse a reply body as a JSON object (whatever its Content-Type said). */
+static enum err
+reply_object(const char *what, const char *body, size_t n, json_object **out,
+    const char *rid)
+{
+	*out = jsonx_parse(body, n);
 	if (*out == NULL || !json_object_is_type(*out, json_type_object)) {
 		log_msg(LOG_WARN, rid, "wx: %s: reply is not a JSON object "
-		    "(%zu bytes)", what, wx->reply.len);
+		    "(%zu bytes)", what, n);
 		json_object_put(*out);
 		*out = NULL;
 		return ERR_UPSTREAM_ERROR;
@@ -223,11 +235,9 @@ copy_field(json_object *o, const char *key, char *dst, size_t dstsz)
 }
 
 enum err
-wx_code2session(struct wx *wx, const char *code, struct wx_session *out,
+wx_reply_session(const char *body, size_t len, struct wx_session *out,
     long *retry_after, const char *rid)
 {
-	struct buf	 url;
-	char		*ecode = NULL, *eapp = NULL, *esec = NULL;
 	json_object	*o = NULL;
 	const char	*s;
 	size_t		 n;
@@ -235,19 +245,9 @@ wx_code2session(struct wx *wx, const char *code, struct wx_session *out,
 
 	memset(out, 0, sizeof(*out));
 	*retry_after = 0;
-	buf_init(&url, 4096);
-	if ((ecode = curl_easy_escape(wx->h, code, 0)) == NULL ||
-	    (eapp = curl_easy_escape(wx->h, wx->conf->appid, 0)) == NULL ||
-	    (esec = curl_easy_escape(wx->h, wx->conf->secret, 0)) == NULL ||
-	    buf_addf(&url, "%s/sns/jscode2session?appid=%s&secret=%s"
-	    "&js_code=%s&grant_type=authorization_code", wx->conf->base, eapp,
-	    esec, ecode) == -1) {
-		er = ERR_INTERNAL;
-		goto out;
-	}
-	if ((er = call_json(wx, "jscode2session", url.p, NULL, &o, rid)) != ERR_OK ||
-	    (er = reply_errcode(o, "jscode2session", retry_after, rid)) !=
-	    ERR_OK)
+	if ((er = reply_object("jscode2session", body, len, &o, rid)) !=
+	    ERR_OK || (er = reply_errcode(o, "jscode2session", retry_after,
+	    rid)) != ERR_OK)
 		goto out;
 	if (copy_field(o, "openid", out->openid, sizeof(out->openid)) == -1 ||
 	    copy_field(o, "session_key", out->session_key,
@@ -273,6 +273,37 @@ wx_code2session(struct wx *wx, const char *code, struct wx_session *out,
 		goto out;
 	}
 out:
+	json_object_put(o);
+	if (er != ERR_OK)
+		memset(out, 0, sizeof(*out));
+	return er;
+}
+
+enum err
+wx_code2session(struct wx *wx, const char *code, struct wx_session *out,
+    long *retry_after, const char *rid)
+{
+	struct buf	 url;
+	char		*ecode = NULL, *eapp = NULL, *esec = NULL;
+	enum err	 er;
+
+	memset(out, 0, sizeof(*out));
+	*retry_after = 0;
+	buf_init(&url, 4096);
+	if ((ecode = curl_easy_escape(wx->h, code, 0)) == NULL ||
+	    (eapp = curl_easy_escape(wx->h, wx->conf->appid, 0)) == NULL ||
+	    (esec = curl_easy_escape(wx->h, wx->conf->secret, 0)) == NULL ||
+	    buf_addf(&url, "%s/sns/jscode2session?appid=%s&secret=%s"
+	    "&js_code=%s&grant_type=authorization_code", wx->conf->base, eapp,
+	    esec, ecode) == -1) {
+		er = ERR_INTERNAL;
+		goto out;
+	}
+	if ((er = call_raw(wx, "jscode2session", url.p, NULL, rid)) == ERR_OK)
+		er = wx_reply_session(buf_str(&wx->reply), wx->reply.len, out,
+		    retry_after, rid);
+	wipe_reply(wx);
+out:
 	if (esec != NULL)
 		memset(esec, 0, strlen(esec));
 	curl_free(ecode);
@@ -281,9 +312,6 @@ out:
 	if (url.p != NULL)
 		memset(url.p, 0, url.len);
 	buf_free(&url);
-	json_object_put(o);
-	if (er != ERR_OK)
-		memset(out, 0, sizeof(*out));
 	return er;
 }
 
@@ -302,37 +330,21 @@ token_chars(const char *s, size_t n)
 }
 
 enum err
-wx_stable_token(struct wx *wx, char tok[WX_TOKEN_MAX + 1], long *expires_in,
-    const char *rid)
+wx_reply_token(const char *body, size_t len, char tok[WX_TOKEN_MAX + 1],
+    long *expires_in, const char *rid)
 {
-	struct buf	 url;
-	json_object	*req, *o = NULL, *v;
-	const char	*s, *body;
+	json_object	*o = NULL, *v;
+	const char	*s;
 	size_t		 n;
 	long		 ra;
 	enum err	 er;
 
 	tok[0] = '\0';
 	*expires_in = 0;
-	buf_init(&url, 1024);
-	req = json_object_new_object();
-	jsonx_add_str(req, "grant_type", "client_credential");
-	jsonx_add_str(req, "appid", wx->conf->appid);
-	jsonx_add_str(req, "secret", wx->conf->secret);
-	/* Normal mode only: force_refresh is limited to 20 calls a day. */
-	json_object_object_add(req, "force_refresh",
-	    json_object_new_boolean(0));
-	body = jsonx_text(req, &n);
-	if (buf_addf(&url, "%s/cgi-bin/stable_token", wx->conf->base) == -1) {
-		er = ERR_INTERNAL;
-		goto out;
-	}
-	if ((er = call_json(wx, "stable_token", url.p, body, &o, rid)) !=
-	    ERR_OK || (er = reply_errcode(o, "stable_token", &ra, rid)) !=
-	    ERR_OK) {
+	if ((er = reply_object("stable_token", body, len, &o, rid)) != ERR_OK ||
+	    (er = reply_errcode(o, "stable_token", &ra, rid)) != ERR_OK) {
 		/* Our credentials or WeChat's trouble: never the user's fault. */
-		if (er != ERR_UPSTREAM_TIMEOUT)
-			er = ERR_UPSTREAM_ERROR;
+		er = ERR_UPSTREAM_ERROR;
 		goto out;
 	}
 	if (jsonx_str(o, "access_token", &s, &n) != 1 || n == 0 ||
@@ -349,39 +361,59 @@ wx_stable_token(struct wx *wx, char tok[WX_TOKEN_MAX + 1], long *expires_in,
 	tok[n] = '\0';
 	*expires_in = (long)json_object_get_int64(v);
 out:
+	json_object_put(o);
+	return er;
+}
+
+enum err
+wx_stable_token(struct wx *wx, char tok[WX_TOKEN_MAX + 1], long *expires_in,
+    const char *rid)
+{
+	struct buf	 url;
+	json_object	*req;
+	const char	*body;
+	size_t		 n;
+	enum err	 er;
+
+	tok[0] = '\0';
+	*expires_in = 0;
+	buf_init(&url, 1024);
+	req = json_object_new_object();
+	jsonx_add_str(req, "grant_type", "client_credential");
+	jsonx_add_str(req, "appid", wx->conf->appid);
+	jsonx_add_str(req, "secret", wx->conf->secret);
+	/* Normal mode only: force_refresh is limited to 20 calls a day. */
+	json_object_object_add(req, "force_refresh",
+	    json_object_new_boolean(0));
+	body = jsonx_text(req, &n);
+	if (buf_addf(&url, "%s/cgi-bin/stable_token", wx->conf->base) == -1)
+		er = ERR_INTERNAL;
+	else if ((er = call_raw(wx, "stable_token", url.p, body, rid)) ==
+	    ERR_OK)
+		er = wx_reply_token(buf_str(&wx->reply), wx->reply.len, tok,
+		    expires_in, rid);
+	else if (er != ERR_UPSTREAM_TIMEOUT)
+		er = ERR_UPSTREAM_ERROR;
+	wipe_reply(wx);
 	/* The request body holds the app secret. */
 	memset((char *)(uintptr_t)body, 0, strlen(body));
 	json_object_put(req);
-	json_object_put(o);
 	buf_free(&url);
 	return er;
 }
 
 enum err
-wx_phone_number(struct wx *wx, const char *token, const char *code,
-    json_object **phone_info, int *stale, long *retry_after, const char *rid)
+wx_reply_phone(const char *body, size_t len, json_object **phone_info,
+    int *stale, long *retry_after, const char *rid)
 {
-	struct buf	 url;
-	json_object	*req, *o = NULL, *pi;
-	const char	*body;
-	size_t		 n;
+	json_object	*o = NULL, *pi;
 	long		 ec;
 	enum err	 er;
 
 	*phone_info = NULL;
 	*stale = 0;
 	*retry_after = 0;
-	buf_init(&url, 1024);
-	req = json_object_new_object();
-	jsonx_add_str(req, "code", code);
-	body = jsonx_text(req, &n);
-	if (!token_chars(token, strlen(token)) ||
-	    buf_addf(&url, "%s/wxa/business/getuserphonenumber?access_token=%s",
-	    wx->conf->base, token) == -1) {
-		er = ERR_INTERNAL;
-		goto out;
-	}
-	if ((er = call_json(wx, "getuserphonenumber", url.p, body, &o, rid)) !=
+	if ((er = reply_object("getuserphonenumber", body, len, &o, rid)) !=
 	    ERR_OK)
 		goto out;
 	if ((er = reply_errcode_code(o, "getuserphonenumber", retry_after, &ec,
@@ -398,12 +430,67 @@ wx_phone_number(struct wx *wx, const char *token, const char *code,
 	}
 	*phone_info = json_object_get(pi);
 out:
+	json_object_put(o);
+	return er;
+}
+
+enum err
+wx_phone_number(struct wx *wx, const char *token, const char *code,
+    json_object **phone_info, int *stale, long *retry_after, const char *rid)
+{
+	struct buf	 url;
+	json_object	*req;
+	const char	*body;
+	size_t		 n;
+	enum err	 er;
+
+	*phone_info = NULL;
+	*stale = 0;
+	*retry_after = 0;
+	buf_init(&url, 1024);
+	req = json_object_new_object();
+	jsonx_add_str(req, "code", code);
+	body = jsonx_text(req, &n);
+	if (!token_chars(token, strlen(token)) ||
+	    buf_addf(&url, "%s/wxa/business/getuserphonenumber?access_token=%s",
+	    wx->conf->base, token) == -1)
+		er = ERR_INTERNAL;
+	else if ((er = call_raw(wx, "getuserphonenumber", url.p, body, rid)) ==
+	    ERR_OK)
+		er = wx_reply_phone(buf_str(&wx->reply), wx->reply.len,
+		    phone_info, stale, retry_after, rid);
+	wipe_reply(wx);
 	if (url.p != NULL)
 		memset(url.p, 0, url.len);
 	json_object_put(req);
-	json_object_put(o);
 	buf_free(&url);
 	return er;
+}
+
+enum err
+wx_reply_checksession(const char *body, size_t len, int *valid, int *stale,
+    long *retry_after, const char *rid)
+{
+	json_object	*o = NULL;
+	long		 ec;
+	enum err	 er;
+
+	*valid = 0;
+	*stale = 0;
+	*retry_after = 0;
+	if ((er = reply_object("checksession", body, len, &o, rid)) != ERR_OK)
+		return er;
+	er = reply_errcode_code(o, "checksession", retry_after, &ec, rid);
+	json_object_put(o);
+	if (ec == 87009)		/* invalid signature: the key is stale */
+		return ERR_OK;
+	if (er != ERR_OK) {
+		*stale = wx_token_stale(ec);
+		/* Only our login codes can be the user's fault. */
+		return er == ERR_RATE_LIMITED ? er : ERR_UPSTREAM_ERROR;
+	}
+	*valid = 1;
+	return ERR_OK;
 }
 
 enum err
@@ -412,9 +499,7 @@ wx_checksession(struct wx *wx, const char *token, const char *openid,
     const char *rid)
 {
 	struct buf	 url;
-	json_object	*o = NULL;
 	char		*eo = NULL;
-	long		 ec;
 	enum err	 er;
 
 	*valid = 0;
@@ -425,31 +510,16 @@ wx_checksession(struct wx *wx, const char *token, const char *openid,
 	    (eo = curl_easy_escape(wx->h, openid, 0)) == NULL ||
 	    buf_addf(&url, "%s/wxa/checksession?access_token=%s&signature=%s"
 	    "&openid=%s&sig_method=hmac_sha256", wx->conf->base, token,
-	    signature, eo) == -1) {
+	    signature, eo) == -1)
 		er = ERR_INTERNAL;
-		goto out;
-	}
-	if ((er = call_json(wx, "checksession", url.p, NULL, &o, rid)) !=
+	else if ((er = call_raw(wx, "checksession", url.p, NULL, rid)) ==
 	    ERR_OK)
-		goto out;
-	er = reply_errcode_code(o, "checksession", retry_after, &ec, rid);
-	if (ec == 87009) {		/* invalid signature: the key is stale */
-		er = ERR_OK;
-		goto out;
-	}
-	if (er != ERR_OK) {
-		*stale = wx_token_stale(ec);
-		/* Only our login codes can be the user's fault. */
-		if (er != ERR_UPSTREAM_TIMEOUT && er != ERR_RATE_LIMITED)
-			er = ERR_UPSTREAM_ERROR;
-		goto out;
-	}
-	*valid = 1;
-out:
+		er = wx_reply_checksession(buf_str(&wx->reply), wx->reply.len,
+		    valid, stale, retry_after, rid);
+	wipe_reply(wx);
 	if (url.p != NULL)
 		memset(url.p, 0, url.len);
 	curl_free(eo);
-	json_object_put(o);
 	buf_free(&url);
 	return er;
 }

@@ -20,6 +20,8 @@
 #ifndef WXAUTH_WX_H
 #define WXAUTH_WX_H
 
+#include <stddef.h>
+
 #include <json-c/json.h>
 
 #include "err.h"
@@ -96,6 +98,22 @@ enum err	 wx_phone_number(struct wx *, const char *token,
  */
 enum err	 wx_checksession(struct wx *, const char *token,
 		    const char *openid, const char *signature, int *valid,
+		    int *stale, long *retry_after, const char *rid);
+
+/*
+ * The parsers behind the calls above, on a reply body of len bytes (any
+ * bytes: they are what WeChat, or whoever answers in its place, sent).
+ * Same outcomes as the calls; exposed for the tests and the fuzzers.
+ */
+enum err	 wx_reply_session(const char *body, size_t len,
+		    struct wx_session *out, long *retry_after, const char *rid);
+enum err	 wx_reply_token(const char *body, size_t len,
+		    char tok[WX_TOKEN_MAX + 1], long *expires_in,
+		    const char *rid);
+enum err	 wx_reply_phone(const char *body, size_t len,
+		    json_object **phone_info, int *stale, long *retry_after,
+		    const char *rid);
+enum err	 wx_reply_checksession(const char *body, size_t len, int *valid,
 		    int *stale, long *retry_after, const char *rid);
 
 #endif
