@@ -284,7 +284,7 @@ cmd_migrate(const char *dir)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
-	if ((db = db_open(cfg.database_url, 1, 5000)) == NULL)
+	if ((db = db_open(cfg.database_url, 1, 5000, 0)) == NULL)
 		abort();
 	er = migrate_run(db, dir, &applied, msg, sizeof(msg));
 	if (er != ERR_OK)
@@ -404,7 +404,7 @@ main(int argc, char *argv[])
 
 	app.cfg = &cfg;
 	if ((app.db = db_open(cfg.database_url, (size_t)cfg.db_pool,
-	    cfg.db_wait_ms)) == NULL)
+	    cfg.db_wait_ms, cfg.db_timeout_ms)) == NULL)
 		abort();
 	app.tokens.db = app.db;
 	app.tokens.keys = &cfg.keys;

@@ -49,6 +49,8 @@ static const struct cfg_var vars[] = {
 	{ "WXAUTH_DB_POOL", CFG_INT, OFF(db_pool), 1, 64, "2", 1 },
 	{ "WXAUTH_DB_WAIT_MS", CFG_INT, OFF(db_wait_ms), 10, 60000,
 	    "3000", 1 },
+	{ "WXAUTH_DB_TIMEOUT_MS", CFG_INT, OFF(db_timeout_ms), 100, 60000,
+	    "3000", 1 },
 	{ "WXAUTH_LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), 0, 0, "info", 1 },
 	/* 0: never.  Each worker recycles after this many requests (+ up to 10%). */
 	{ "WXAUTH_MAX_REQUESTS", CFG_INT, OFF(max_requests), 0, 1000000000,

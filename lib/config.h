@@ -26,6 +26,7 @@ struct config {
 	long		 threads;	/* WXAUTH_THREADS: requests in flight per process */
 	long		 db_pool;	/* WXAUTH_DB_POOL: connections per process */
 	long		 db_wait_ms;	/* WXAUTH_DB_WAIT_MS: wait for a free connection */
+	long		 db_timeout_ms;	/* WXAUTH_DB_TIMEOUT_MS: longest statement */
 	enum log_level	 log_level;	/* WXAUTH_LOG_LEVEL */
 	long		 max_requests;	/* WXAUTH_MAX_REQUESTS: recycle after; 0 never */
 	int		 wx_allow_http;	/* derived: WX_API_BASE is http on loopback */

@@ -16,10 +16,13 @@
 
 #define DOWN_BACKOFF_MS	250	/* after a failed connect, fail fast this long */
 
+#define CANCEL_GRACE_MS	1000	/* after a cancel, wait this long, then reset */
+
 struct dbconn {
 	PGconn	*pg;
 	int	 busy;
 	int	 broken;	/* the last statement lost the connection */
+	long	 stmt_ms;	/* statement timeout; 0: none */
 };
 
 struct db {
@@ -49,10 +52,11 @@ now_ms(void)
 }
 
 struct db *
-db_open(const char *conninfo, size_t size, long wait_ms)
+db_open(const char *conninfo, size_t size, long wait_ms, long stmt_ms)
 {
 	struct db		*db;
 	pthread_condattr_t	 ca;
+	size_t			 i;
 
 	if (size == 0 || size > 1024 || conninfo == NULL)
 		return NULL;
@@ -61,6 +65,8 @@ db_open(const char *conninfo, size_t size, long wait_ms)
 		abort();
 	db->n = size;
 	db->wait_ms = wait_ms;
+	for (i = 0; i < size; i++)
+		db->c[i].stmt_ms = stmt_ms;
 	pthread_mutex_init(&db->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -245,18 +251,83 @@ unavailable_state(const char *st)
 }
 
 /*
+ * PQexecParams with a deadline of ms (0: none).  Past it the statement is
+ * cancelled (the server ends it with 57014, which is "unavailable"); if
+ * even that brings no result within CANCEL_GRACE_MS, the connection is
+ * given up (reset before its next use).  Works through PgBouncer, which
+ * forwards cancel requests; a server-side statement_timeout would not
+ * survive its transaction pooling.
+ */
+static PGresult *
+exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
+    const int *lens, const int *fmts, long ms, const char *name,
+    const char *rid)
+{
+	PGresult	*res, *last = NULL;
+	PGcancel	*cn;
+	struct pollfd	 pfd;
+	char		 eb[256];
+	long long	 deadline = 0, left;
+	int		 cancelled = 0;
+
+	if (ms <= 0)
+		return PQexecParams(c->pg, sql, n, NULL, vals, lens, fmts, 0);
+	if (!PQsendQueryParams(c->pg, sql, n, NULL, vals, lens, fmts, 0))
+		return NULL;
+	deadline = now_ms() + ms;
+	for (;;) {
+		if (!PQisBusy(c->pg)) {
+			if ((res = PQgetResult(c->pg)) == NULL)
+				return last;
+			PQclear(last);
+			last = res;
+			continue;
+		}
+		if ((left = deadline - now_ms()) <= 0) {
+			if (cancelled) {
+				log_msg(LOG_WARN, rid, "db: %s: no answer to the "
+				    "cancel; resetting the connection", name);
+				c->broken = 1;
+				PQclear(last);
+				return NULL;
+			}
+			log_msg(LOG_WARN, rid, "db: %s: over %ld ms; cancelling",
+			    name, ms);
+			if ((cn = PQgetCancel(c->pg)) != NULL) {
+				(void)PQcancel(cn, eb, sizeof(eb));
+				PQfreeCancel(cn);
+			}
+			cancelled = 1;
+			deadline = now_ms() + CANCEL_GRACE_MS;
+			continue;
+		}
+		pfd.fd = PQsocket(c->pg);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || (poll(&pfd, 1, (int)left) == -1 &&
+		    errno != EINTR) || PQconsumeInput(c->pg) == 0) {
+			c->broken = 1;
+			PQclear(last);
+			return NULL;
+		}
+	}
+}
+
+/*
  * Run sql with n parameters (text, except those with a length in lens,
  * which are binary) and return its result in *res (caller clears it).
+ * ms overrides the connection's statement timeout when not 0.
  */
 static enum err
-exec(struct dbconn *c, const char *name, const char *sql, int n,
-    const char *const *vals, const int *lens, const int *fmts, PGresult **res,
-    const char *rid)
+exec_ms(struct dbconn *c, const char *name, const char *sql, int n,
+    const char *const *vals, const int *lens, const int *fmts, long ms,
+    PGresult **res, const char *rid)
 {
 	ExecStatusType	 st;
 	const char	*state, *prim;
 
-	*res = PQexecParams(c->pg, sql, n, NULL, vals, lens, fmts, 0);
+	*res = exec_timed(c, sql, n, vals, lens, fmts, ms != 0 ? ms :
+	    c->stmt_ms, name, rid);
 	st = PQresultStatus(*res);
 	if (*res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
 		return ERR_OK;
@@ -280,6 +351,14 @@ exec(struct dbconn *c, const char *name, const char *sql, int n,
 	PQclear(*res);
 	*res = NULL;
 	return ERR_INTERNAL;
+}
+
+static enum err
+exec(struct dbconn *c, const char *name, const char *sql, int n,
+    const char *const *vals, const int *lens, const int *fmts, PGresult **res,
+    const char *rid)
+{
+	return exec_ms(c, name, sql, n, vals, lens, fmts, 0, res, rid);
 }
 
 enum err
@@ -732,10 +811,12 @@ db_token_refresh(struct db *db, const char *appid, int wait, long lock_ms,
 	    "SELECT set_config('lock_timeout', $1, true)", 1, ltv, NULL, NULL,
 	    NULL, rid)) != ERR_OK)
 		goto rollback;
-	if ((er = tx(c, "token_lock", wait ?
+	/* The lock wait has its own bound (lock_timeout), not ours. */
+	if ((er = exec_ms(c, "token_lock", wait ?
 	    "SELECT pg_advisory_xact_lock($1::int, hashtext($2)), true" :
 	    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2))",
-	    2, lock, NULL, NULL, &res, rid)) != ERR_OK) {
+	    2, lock, NULL, NULL, lock_ms + CANCEL_GRACE_MS, &res, rid)) !=
+	    ERR_OK) {
 		/* lock_timeout: the refresher is stuck on WeChat, not on us. */
 		if (er == ERR_UNAVAILABLE && !c->broken)
 			er = ERR_UPSTREAM_TIMEOUT;

@@ -14,7 +14,9 @@
  *   ERR_UNAVAILABLE; read-only statements are retried once on a fresh
  *   connection first.  Writes are not retried: they may have committed.
  * - Waiting for a free connection is bounded (WXAUTH_DB_WAIT_MS), then
- *   ERR_UNAVAILABLE.
+ *   ERR_UNAVAILABLE.  So is every statement (WXAUTH_DB_TIMEOUT_MS): past
+ *   it, it is cancelled (ERR_UNAVAILABLE, and the connection is free
+ *   again), so a locked table costs a request seconds, never a worker.
  * - Only PQexecParams with parameters; every statement is one round trip.
  * - Errors are classified by SQLSTATE: connection and resource classes are
  *   ERR_UNAVAILABLE, anything else ERR_INTERNAL (logged, with SQLSTATE and
@@ -37,10 +39,12 @@ struct dbconn;
 
 /*
  * A pool of at most size connections to conninfo (a libpq URI or keyword
- * string); waits for a free one at most wait_ms.  Connects nothing yet.
- * Returns NULL only on bad arguments.
+ * string); waits for a free one at most wait_ms; a statement that runs
+ * longer than stmt_ms (0: no limit) is cancelled and is ERR_UNAVAILABLE.
+ * Connects nothing yet.  Returns NULL only on bad arguments.
  */
-struct db	*db_open(const char *conninfo, size_t size, long wait_ms);
+struct db	*db_open(const char *conninfo, size_t size, long wait_ms,
+		    long stmt_ms);
 void		 db_close(struct db *);
 
 /* Is the database reachable?  One round trip. */
