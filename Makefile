@@ -56,7 +56,7 @@ SUBST	 = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 
 -include Makefile.local
 
-.PHONY: all deps run test unit asan-unit integration install clean
+.PHONY: all deps run test unit asan-unit integration install clean fuzz
 all: $(BUILD)/wxauth $(BUILD)/errors/.done
 
 # The bodies of the errors the web server makes itself, from lib/err.c.
@@ -122,3 +122,5 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+-include tests/fuzz/fuzz.mk

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "enc.h"
 #include "jsonx.h"
@@ -29,23 +30,106 @@ presented(const struct req *rq, uint8_t hash[SHA256_LEN])
 
 /*
  * The user of the request's live session, or ERR_UNAUTHORIZED.  With key
- * not NULL, also the user's sealed session_key (same round trip).
+ * not NULL, also the user's sealed session_key and the session's decrypt
+ * failures in this window (same round trip).  Sets c->fail_key.
  */
 static enum err
 authenticate(struct ctx *c, struct user *u, long *expires_in,
-    struct sealed *key)
+    struct db_session_key *key)
 {
 	const struct config	*cfg = c->app->cfg;
 	uint8_t			 hash[SHA256_LEN];
+	char			 hex[2 * SHA256_LEN + 1];
 	enum err		 er;
 
 	if (!presented(c->rq, hash))
 		return ERR_UNAUTHORIZED;
+	hex_encode(hash, sizeof(hash), hex);
+	if (limit_key(LIMIT_DECRYPT_FAIL, hex, c->fail_key) == -1)
+		return ERR_INTERNAL;
+	if (key != NULL) {
+		key->fail_key = c->fail_key;
+		key->fail_window = limit_window(LIMIT_DECRYPT_FAIL);
+	}
 	er = db_session_user(c->app->db, hash, cfg->session_idle,
 	    config_touch_interval(cfg), u, expires_in, key, c->rq->rid);
 	if (er == ERR_OK)
 		c->rp->uid = u->id;
 	return er;
+}
+
+/*
+ * Count one event of kind for subject; ERR_RATE_LIMITED (with Retry-After
+ * set) once over the configured limit, ERR_OK under it or when it is off.
+ * *counted tells whether a count was taken (for limit_give_back()).
+ */
+static enum err
+limit_take(struct ctx *c, enum limit_kind kind, const char *subject,
+    int *counted)
+{
+	long	 lim = c->app->cfg->limit[kind], n, ra;
+	char	 key[LIMIT_KEY_MAX];
+	enum err er;
+
+	if (counted != NULL)
+		*counted = 0;
+	if (lim == 0)
+		return ERR_OK;
+	if (limit_key(kind, subject, key) == -1)
+		return ERR_INTERNAL;
+	if ((er = db_limit_hit(c->app->db, key, limit_window(kind), &n, &ra,
+	    c->rq->rid)) != ERR_OK)
+		return er;
+	if (counted != NULL)
+		*counted = 1;
+	if (n <= lim)
+		return ERR_OK;
+	c->rp->retry_after = ra;
+	log_msg(LOG_INFO, c->rq->rid, "limit: over %ld per %ld s (%s)", lim,
+	    limit_window(kind), kind == LIMIT_LOGIN_IP ? "login per address" :
+	    kind == LIMIT_LOGIN_USER ? "login per user" :
+	    kind == LIMIT_PHONE_USER ? "phone binds per user" :
+	    "decrypt failures per session");
+	return ERR_RATE_LIMITED;
+}
+
+/* Give back a count that limit_take() took for an event that did not happen. */
+static void
+limit_give_back(struct ctx *c, enum limit_kind kind, const char *subject)
+{
+	char	 key[LIMIT_KEY_MAX];
+
+	if (limit_key(kind, subject, key) == 0)
+		(void)db_limit_undo(c->app->db, key, limit_window(kind),
+		    c->rq->rid);
+}
+
+/*
+ * Before decrypting or checking a signature: is this session over its
+ * failure limit?  Then nothing is decrypted until the window ends.
+ */
+static enum err
+decrypt_allowed(struct ctx *c, const struct db_session_key *k)
+{
+	long	 lim = c->app->cfg->limit[LIMIT_DECRYPT_FAIL];
+	long	 w = limit_window(LIMIT_DECRYPT_FAIL);
+
+	if (lim == 0 || k->fails < lim)
+		return ERR_OK;
+	c->rp->retry_after = w - (long)(time(NULL) % w);
+	return ERR_RATE_LIMITED;
+}
+
+/* After a decrypt or signature outcome: count a failure. */
+static void
+decrypt_outcome(struct ctx *c, enum err er)
+{
+	long	 n, ra;
+
+	if ((er == ERR_DECRYPT_FAILED || er == ERR_INVALID_SIGNATURE) &&
+	    c->app->cfg->limit[LIMIT_DECRYPT_FAIL] > 0)
+		(void)db_limit_hit(c->app->db, c->fail_key,
+		    limit_window(LIMIT_DECRYPT_FAIL), &n, &ra, c->rq->rid);
 }
 
 enum err
@@ -75,15 +159,24 @@ h_auth_login(struct ctx *c)
 	struct user		 u;
 	uint8_t			 newh[SHA256_LEN], oldh[SHA256_LEN];
 	char			 tok[SESS_TOKEN_LEN + 1], cookie[64];
+	char			 addr[CLIENT_ADDR_MAX];
 	json_object		*res;
 	int			 is_new, has_old;
 	enum err		 er;
 
 	has_old = presented(c->rq, oldh);
+	limit_client_addr(c->rq->remote_addr, c->rq->forwarded_for,
+	    cfg->trusted_proxies, addr);
+	if ((er = limit_take(c, LIMIT_LOGIN_IP, addr, NULL)) != ERR_OK)
+		return er;
 	er = wx_code2session(c->wx, c->pa->v[0].s, &ws, &c->rp->retry_after,
 	    c->rq->rid);
 	if (er != ERR_OK)
 		return er;
+	if ((er = limit_take(c, LIMIT_LOGIN_USER, ws.openid, NULL)) != ERR_OK) {
+		memset(&ws, 0, sizeof(ws));
+		return er;
+	}
 	if (sess_token_new(tok, newh) == -1 ||
 	    user_seal_session_key(&cfg->keys, ws.openid, ws.session_key,
 	    &sk) == -1) {
@@ -214,7 +307,7 @@ enum err
 h_check_session(struct ctx *c)
 {
 	const struct pval	*remote = &c->pa->v[CS_REMOTE];
-	struct sealed		 sk;
+	struct db_session_key	 sk;
 	struct user		 u;
 	long			 exp;
 	int			 valid = 0, want = remote->set && remote->i;
@@ -223,7 +316,7 @@ h_check_session(struct ctx *c)
 	if ((er = authenticate(c, &u, &exp, want ? &sk : NULL)) != ERR_OK)
 		return er;
 	if (want)
-		er = remote_check(c, &u, &sk, &valid);
+		er = remote_check(c, &u, &sk.sealed, &valid);
 	user_free(&u);
 	if (er != ERR_OK)
 		return er;
@@ -292,7 +385,7 @@ h_update_base_info(struct ctx *c)
 {
 	const struct pval	*v = c->pa->v;
 	struct profile		 p;
-	struct sealed		 sk;
+	struct db_session_key	 sk;
 	struct user		 u, nu;
 	json_object		*dec = NULL, *raw = NULL;
 	char			 key[WX_SESSION_KEY_MAX + 1];
@@ -308,20 +401,27 @@ h_update_base_info(struct ctx *c)
 	    ERR_OK)
 		return er;
 	memset(&p, 0, sizeof(p));
+	if ((enc || sig) && (er = decrypt_allowed(c, &sk)) != ERR_OK)
+		goto out;
 	if (sig) {
-		if (open_session_key(c, &u, &sk, key) == -1)
+		if (open_session_key(c, &u, &sk.sealed, key) == -1)
 			er = ERR_INVALID_SIGNATURE;
 		else
 			er = opendata_check_signature(v[UB_RAW].s, v[UB_RAW].len,
 			    key, v[UB_SIG].s, v[UB_SIG].len);
 		memset(key, 0, sizeof(key));
+		decrypt_outcome(c, er);
 		if (er != ERR_OK)
 			goto out;
 		/* Checked to be a JSON object by the parameter table. */
 		raw = jsonx_parse(v[UB_RAW].s, v[UB_RAW].len);
 	}
-	if (enc && (er = decrypt(c, &u, &sk, UB_ENC, &dec)) != ERR_OK)
-		goto out;
+	if (enc) {
+		er = decrypt(c, &u, &sk.sealed, UB_ENC, &dec);
+		decrypt_outcome(c, er);
+		if (er != ERR_OK)
+			goto out;
+	}
 	profile_from_params(&p, c->pa);
 	if ((raw != NULL && (er = profile_from_wechat(&p, raw, c->rp->msg,
 	    sizeof(c->rp->msg))) != ERR_OK) ||
@@ -400,11 +500,12 @@ h_bind_phone(struct ctx *c)
 	const struct pval	*v = c->pa->v;
 	struct phone_arg	 a;
 	struct phone		 ph;
-	struct sealed		 sk;
+	struct db_session_key	 sk;
 	struct user		 u, nu;
 	json_object		*dec = NULL, *res;
+	char			 uid[24];
 	long			 exp;
-	int			 legacy = v[BP_ENC].set;
+	int			 legacy = v[BP_ENC].set, reserved = 0;
 	enum err		 er;
 
 	if (v[BP_ENC].set != v[BP_IV].set)
@@ -417,8 +518,16 @@ h_bind_phone(struct ctx *c)
 	if ((er = authenticate(c, &u, &exp, legacy ? &sk : NULL)) != ERR_OK)
 		return er;
 	memset(&ph, 0, sizeof(ph));
+	snprintf(uid, sizeof(uid), "%lld", u.id);
+	if (legacy && (er = decrypt_allowed(c, &sk)) != ERR_OK)
+		goto out;
+	/* A bind reserves one of the day's; a failed one gives it back. */
+	if ((er = limit_take(c, LIMIT_PHONE_USER, uid, &reserved)) != ERR_OK)
+		goto out;
 	if (legacy) {
-		if ((er = decrypt(c, &u, &sk, BP_ENC, &dec)) != ERR_OK)
+		er = decrypt(c, &u, &sk.sealed, BP_ENC, &dec);
+		decrypt_outcome(c, er);
+		if (er != ERR_OK)
 			goto out;
 		if (profile_phone(dec, &ph) == -1) {
 			reply_err(c->rp, ERR_BAD_REQUEST, "解密数据不是手机号");
@@ -447,6 +556,8 @@ h_bind_phone(struct ctx *c)
 	jsonx_add_str(res, "country_code", ph.country_code);
 	c->rp->res = res;
 out:
+	if (er != ERR_OK && reserved)
+		limit_give_back(c, LIMIT_PHONE_USER, uid);
 	memset(&ph, 0, sizeof(ph));
 	json_object_put(dec);
 	user_free(&u);

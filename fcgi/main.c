@@ -5,6 +5,9 @@
  *	wxauth migrate DIR	apply pending migrations, then exit
  *	wxauth errpages DIR	write DIR/<status>.html: the JSON envelope for
  *				each error a web server makes itself
+ *	wxauth purge		delete expired sessions and old rate counters
+ *				(each worker also does it every
+ *				WXAUTH_PURGE_INTERVAL seconds, one at a time)
  *	wxauth check-config	read the configuration as a worker would; exit
  *				0, or 2 naming the bad variable (the pool runs
  *				this before starting workers that would only die)
@@ -297,6 +300,82 @@ cmd_migrate(const char *dir)
 	return er == ERR_OK ? 0 : 1;
 }
 
+#define PURGE_BATCH	1000	/* rows per statement */
+#define PURGE_ROUNDS	100	/* statements per purge, at most */
+
+/* One purge: batches until done, or another process is at it.  Rows or -1. */
+static long
+purge(struct db *db, long idle)
+{
+	long	 s, r, total = 0;
+	int	 i, locked;
+
+	for (i = 0; i < PURGE_ROUNDS; i++) {
+		if (db_purge(db, idle, PURGE_BATCH, &s, &r, &locked, NULL) !=
+		    ERR_OK)
+			return -1;
+		total += s + r;
+		if (!locked || (s < PURGE_BATCH && r < PURGE_BATCH))
+			break;
+	}
+	return total;
+}
+
+static int
+cmd_purge(void)
+{
+	struct config	 cfg;
+	struct db	*db;
+	char		 msg[512];
+	long		 n;
+
+	if (config_load(&cfg, CONFIG_WORKER, env_get, NULL, msg,
+	    sizeof(msg)) == -1) {
+		fprintf(stderr, "wxauth purge: configuration: %s\n", msg);
+		return 2;
+	}
+	log_set_level(cfg.log_level);
+	if ((db = db_open(cfg.database_url, 1, 5000, 60000)) == NULL)
+		abort();
+	n = purge(db, cfg.session_idle);
+	if (n >= 0)
+		fprintf(stderr, "wxauth purge: %ld rows deleted\n", n);
+	else
+		fprintf(stderr, "wxauth purge: failed (see the log)\n");
+	db_close(db);
+	config_free(&cfg);
+	return n >= 0 ? 0 : 1;
+}
+
+/*
+ * The worker's maintenance thread: a purge every purge_interval seconds
+ * (give or take 20%, so the workers of a pool spread out; the purge's own
+ * lock keeps them from running at once).
+ */
+static void *
+maint_main(void *arg)
+{
+	const struct config	*cfg = arg;
+	struct timespec		 tick = { 0, 200 * 1000 * 1000 };
+	uint8_t			 r[2];
+	long			 wait, n;
+
+	while (!stopping) {
+		wait = cfg->purge_interval * 1000;
+		if (crypto_random(r, sizeof(r)) == 0)
+			wait += (long)((r[0] | r[1] << 8) % 4001 - 2000) *
+			    cfg->purge_interval / 10;
+		for (; wait > 0 && !stopping; wait -= 200)
+			nanosleep(&tick, NULL);
+		if (stopping)
+			break;
+		if ((n = purge(app.db, cfg->session_idle)) > 0)
+			log_msg(LOG_INFO, NULL, "purge: %ld expired rows deleted",
+			    n);
+	}
+	return NULL;
+}
+
 static int
 cmd_errpages(const char *dir)
 {
@@ -333,6 +412,7 @@ main(int argc, char *argv[])
 	struct worker		*ws;
 	struct sigaction	 sa;
 	pthread_attr_t		 ta;
+	pthread_t		 maint;
 	sigset_t		 ss;
 	char			 msg[512];
 	uint8_t			 probe[8];
@@ -344,9 +424,12 @@ main(int argc, char *argv[])
 		return cmd_migrate(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "errpages") == 0)
 		return cmd_errpages(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "purge") == 0)
+		return cmd_purge();
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "check-config") != 0)) {
 		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n"
-		    "       wxauth errpages DIR\n       wxauth check-config\n");
+		    "       wxauth errpages DIR\n       wxauth purge\n"
+		    "       wxauth check-config\n");
 		return 2;
 	}
 	if (config_load(&cfg, CONFIG_WORKER, env_get, NULL, msg,
@@ -430,6 +513,11 @@ main(int argc, char *argv[])
 			return 1;
 		}
 	}
+	if (cfg.purge_interval > 0 &&
+	    pthread_create(&maint, &ta, maint_main, &cfg) != 0) {
+		log_msg(LOG_ERROR, NULL, "cannot start the maintenance thread");
+		return 1;
+	}
 	pthread_attr_destroy(&ta);
 	log_msg(LOG_INFO, NULL, "worker ready: %ld threads, %ld database "
 	    "connections, WeChat at %s%s", cfg.threads, cfg.db_pool,
@@ -443,6 +531,8 @@ main(int argc, char *argv[])
 		break;
 	}
 	stop_workers(ws, cfg.threads);
+	if (cfg.purge_interval > 0)
+		pthread_join(maint, NULL);
 	for (i = 0; i < cfg.threads; i++)
 		wx_free(ws[i].wx);
 	free(ws);

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "config.h"
 #include "db.h"
+#include "limit.h"
 #include "params.h"
 #include "profile.h"
 #include "req.h"
@@ -29,6 +30,9 @@ struct ctx {
 	const struct req	*rq;
 	const struct params	*pa;	/* validated, parallel to the route's spec */
 	struct reply		*rp;	/* filled by the handler */
+	char			 fail_key[LIMIT_KEY_MAX]; /* the session's
+					   decrypt-failure counter, once
+					   authenticated */
 };
 
 typedef enum err (*handler_fn)(struct ctx *);

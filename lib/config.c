@@ -52,6 +52,21 @@ static const struct cfg_var vars[] = {
 	{ "WXAUTH_DB_TIMEOUT_MS", CFG_INT, OFF(db_timeout_ms), 100, 60000,
 	    "3000", 1 },
 	{ "WXAUTH_LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), 0, 0, "info", 1 },
+	/* The API's rate limits (lib/limit.h); 0 disables one. */
+	{ "WXAUTH_LIMIT_LOGIN_IP", CFG_INT, OFF(limit[LIMIT_LOGIN_IP]), 0,
+	    100000000, "600", 1 },
+	{ "WXAUTH_LIMIT_LOGIN_USER", CFG_INT, OFF(limit[LIMIT_LOGIN_USER]), 0,
+	    100000000, "30", 1 },
+	{ "WXAUTH_LIMIT_PHONE_USER", CFG_INT, OFF(limit[LIMIT_PHONE_USER]), 0,
+	    100000000, "10", 1 },
+	{ "WXAUTH_LIMIT_DECRYPT_FAIL", CFG_INT, OFF(limit[LIMIT_DECRYPT_FAIL]),
+	    0, 100000000, "20", 1 },
+	/* Proxies whose X-Forwarded-For is believed: exact addresses. */
+	{ "WXAUTH_TRUSTED_PROXIES", CFG_STR, OFF(trusted_proxies), 1, 1024,
+	    NULL, 0 },
+	/* Seconds between purges of expired sessions and old counters; 0: off. */
+	{ "WXAUTH_PURGE_INTERVAL", CFG_INT, OFF(purge_interval), 0, 86400,
+	    "600", 1 },
 	/* 0: never.  Each worker recycles after this many requests (+ up to 10%). */
 	{ "WXAUTH_MAX_REQUESTS", CFG_INT, OFF(max_requests), 0, 1000000000,
 	    "0", 1 },
@@ -347,6 +362,7 @@ config_free(struct config *cfg)
 	keyring_wipe(&cfg->keys);
 	free(cfg->wx_api_base);
 	free(cfg->wx_ca_file);
+	free(cfg->trusted_proxies);
 	if (cfg->database_url != NULL)
 		memset(cfg->database_url, 0, strlen(cfg->database_url));
 	free(cfg->database_url);

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "limit.h"
 #include "log.h"
 #include "seal.h"
 
@@ -29,6 +30,9 @@ struct config {
 	long		 db_timeout_ms;	/* WXAUTH_DB_TIMEOUT_MS: longest statement */
 	enum log_level	 log_level;	/* WXAUTH_LOG_LEVEL */
 	long		 max_requests;	/* WXAUTH_MAX_REQUESTS: recycle after; 0 never */
+	long		 limit[LIMIT__MAX]; /* WXAUTH_LIMIT_*; 0: off */
+	char		*trusted_proxies; /* WXAUTH_TRUSTED_PROXIES or NULL */
+	long		 purge_interval; /* WXAUTH_PURGE_INTERVAL, seconds; 0 off */
 	int		 wx_allow_http;	/* derived: WX_API_BASE is http on loopback */
 	struct keyring	 keys;		/* WXAUTH_DATA_KEY(_FILE), WXAUTH_DATA_KEYS_OLD */
 };

@@ -536,9 +536,17 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
 
 static const struct stmt st_session_user = { "session_user",
 	SESSION_USER_SQL(""), 1 };
-/* The same, with the sealed session_key for the routes that need it. */
+/*
+ * The same, with the sealed session_key for the routes that need it, and
+ * this session's decrypt failures in the current window ($4: its counter
+ * key, $5: the window in seconds; see db_limit_hit()).
+ */
+#define WINDOW_START(w) \
+	"to_timestamp(floor(extract(epoch FROM now()) / " w ") * " w ")"
 static const struct stmt st_session_user_key = { "session_user_key",
-	SESSION_USER_SQL(", u.session_key_enc, u.session_key_kid"), 1 };
+	SESSION_USER_SQL(", u.session_key_enc, u.session_key_kid,"
+	" COALESCE((SELECT n FROM rate_counters WHERE key = $4"
+	"  AND window_start = " WINDOW_START("$5::int") "), 0)"), 1 };
 
 /*
  * Copy a bytea column (text result: hex escaped) and the text column after
@@ -569,20 +577,25 @@ row_sealed(const PGresult *res, int row, int col, struct sealed *out)
 
 enum err
 db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
-    long touch, struct user *u, long *expires_in, struct sealed *key,
+    long touch, struct user *u, long *expires_in, struct db_session_key *key,
     const char *rid)
 {
-	char		 si[24], st[24];
-	const char	*vals[3] = { (const char *)hash, si, st };
-	int		 lens[3] = { SHA256_LEN, 0, 0 };
-	int		 fmts[3] = { 1, 0, 0 };
+	char		 si[24], st[24], win[24];
+	const char	*vals[5] = { (const char *)hash, si, st, NULL, win };
+	int		 lens[5] = { SHA256_LEN, 0, 0, 0, 0 };
+	int		 fmts[5] = { 1, 0, 0, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
 
 	snprintf(si, sizeof(si), "%ld", idle);
 	snprintf(st, sizeof(st), "%ld", touch);
+	if (key != NULL) {
+		vals[3] = key->fail_key;
+		snprintf(win, sizeof(win), "%ld", key->fail_window);
+	}
 	if ((er = run(db, key != NULL ? &st_session_user_key :
-	    &st_session_user, 3, vals, lens, fmts, &res, rid)) != ERR_OK)
+	    &st_session_user, key != NULL ? 5 : 3, vals, lens, fmts, &res,
+	    rid)) != ERR_OK)
 		return er;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
@@ -590,8 +603,11 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	}
 	row_user(res, 0, u);
 	*expires_in = strtol(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
-	if (key != NULL)
-		row_sealed(res, 0, USER_NCOLS + 1, key);
+	if (key != NULL) {
+		row_sealed(res, 0, USER_NCOLS + 1, &key->sealed);
+		key->fails = strtol(PQgetvalue(res, 0, USER_NCOLS + 3), NULL,
+		    10);
+	}
 	PQclear(res);
 	return ERR_OK;
 }
@@ -869,4 +885,100 @@ out:
 	if (!*got)
 		memset(out, 0, sizeof(*out));
 	return er;
+}
+
+/* ---- rate limits --------------------------------------------------------- */
+
+static const struct stmt st_limit_hit = { "limit_hit",
+	"INSERT INTO rate_counters AS r (key, window_start, n)"
+	" VALUES ($1, " WINDOW_START("$2::int") ", 1)"
+	" ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + 1"
+	" RETURNING n, GREATEST(1, ceil(extract(epoch FROM r.window_start"
+	"  + make_interval(secs => $2::int) - now())))::int", 0 };
+
+enum err
+db_limit_hit(struct db *db, const char *key, long window, long *count,
+    long *retry_after, const char *rid)
+{
+	char		 w[24];
+	const char	*vals[2] = { key, w };
+	PGresult	*res;
+	enum err	 er;
+
+	snprintf(w, sizeof(w), "%ld", window);
+	if ((er = run(db, &st_limit_hit, 2, vals, NULL, NULL, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return ERR_INTERNAL;
+	}
+	*count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	*retry_after = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	PQclear(res);
+	return ERR_OK;
+}
+
+static const struct stmt st_limit_undo = { "limit_undo",
+	"UPDATE rate_counters SET n = n - 1"
+	" WHERE key = $1 AND window_start = " WINDOW_START("$2::int")
+	" AND n > 0", 0 };
+
+enum err
+db_limit_undo(struct db *db, const char *key, long window, const char *rid)
+{
+	char		 w[24];
+	const char	*vals[2] = { key, w };
+	PGresult	*res;
+	enum err	 er;
+
+	snprintf(w, sizeof(w), "%ld", window);
+	if ((er = run(db, &st_limit_undo, 2, vals, NULL, NULL, &res, rid)) ==
+	    ERR_OK)
+		PQclear(res);
+	return er;
+}
+
+/* ---- maintenance --------------------------------------------------------- */
+
+/*
+ * One purge at a time across all hosts (a transaction-scoped advisory lock,
+ * tried, not waited for), in bounded batches so that no statement runs long.
+ */
+static const struct stmt st_purge = { "purge",
+	"WITH l AS (SELECT pg_try_advisory_xact_lock(7806, 2) AS got),"
+	" s AS (DELETE FROM sessions WHERE token_hash IN ("
+	"  SELECT token_hash FROM sessions, l WHERE l.got AND (expires_at <= now()"
+	"   OR last_seen <= now() - make_interval(secs => $1::int))"
+	"  LIMIT $2::int) RETURNING 1),"
+	" r AS (DELETE FROM rate_counters WHERE (key, window_start) IN ("
+	"  SELECT key, window_start FROM rate_counters, l WHERE l.got"
+	"   AND window_start < now() - interval '2 days' LIMIT $2::int)"
+	"  RETURNING 1)"
+	" SELECT (SELECT got FROM l), (SELECT count(*) FROM s),"
+	" (SELECT count(*) FROM r)", 0 };
+
+enum err
+db_purge(struct db *db, long idle, long batch, long *sessions, long *counters,
+    int *locked, const char *rid)
+{
+	char		 si[24], sb[24];
+	const char	*vals[2] = { si, sb };
+	PGresult	*res;
+	enum err	 er;
+
+	*sessions = *counters = 0;
+	*locked = 0;
+	snprintf(si, sizeof(si), "%ld", idle);
+	snprintf(sb, sizeof(sb), "%ld", batch);
+	if ((er = run(db, &st_purge, 2, vals, NULL, NULL, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	if (PQntuples(res) == 1) {
+		*locked = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		*sessions = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+		*counters = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	}
+	PQclear(res);
+	return ERR_OK;
 }

@@ -75,11 +75,19 @@ enum err	 db_login(struct db *, const struct db_login *, struct user *u,
  * statement.  Fills u and *expires_in (seconds until it expires if unused:
  * the sooner of the absolute and the idle expiry), or returns
  * ERR_UNAUTHORIZED.  With key not NULL, the user's sealed session_key comes
- * too, in the same round trip (empty when none is stored).
+ * too (empty when none is stored), and the count of the session's decrypt
+ * failures in the current window of the counter key->fail_key, all in the
+ * same round trip.
  */
+struct db_session_key {
+	const char	*fail_key;	/* in: the session's failure counter */
+	long		 fail_window;	/* in: its window, seconds */
+	struct sealed	 sealed;	/* out */
+	long		 fails;		/* out */
+};
 enum err	 db_session_user(struct db *, const uint8_t hash[SHA256_LEN],
 		    long idle, long touch, struct user *u, long *expires_in,
-		    struct sealed *key, const char *rid);
+		    struct db_session_key *key, const char *rid);
 
 /*
  * Apply p to user uid (fields p leaves NULL keep their value; a unionid is
@@ -138,6 +146,26 @@ enum err	 db_token_refresh(struct db *, const char *appid, int wait,
  */
 enum err	 db_session_revoke(struct db *, const uint8_t hash[SHA256_LEN],
 		    long idle, long long *uid, const char *rid);
+
+/*
+ * Count one event against key in the current fixed window of window
+ * seconds; *count is the count so far (this one included), *retry_after
+ * the seconds until the window ends.  One statement (UNLOGGED table).
+ */
+enum err	 db_limit_hit(struct db *, const char *key, long window,
+		    long *count, long *retry_after, const char *rid);
+
+/* Take one back (a reservation that was not used). */
+enum err	 db_limit_undo(struct db *, const char *key, long window,
+		    const char *rid);
+
+/*
+ * Delete up to batch expired sessions (absolute or idle) and rate counters
+ * of windows over two days old, if no other process is purging (*locked 1
+ * when this one did).  Call until both counts are below batch.
+ */
+enum err	 db_purge(struct db *, long idle, long batch, long *sessions,
+		    long *counters, int *locked, const char *rid);
 
 /*
  * Low level, for the migration runner only: borrow a connection, run one

@@ -21,6 +21,7 @@ import traceback
 import harness as H
 from harness import (LOG, ROOT, STATE, TIMEOUT_MS, Fake, bearer, check, devstack,  # noqa: F401
                      login, pool_pids, psql, request, responses, secrets_seen)
+import t_limits  # noqa: E402
 import t_profile  # noqa: E402
 
 
@@ -427,7 +428,7 @@ def main():
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
              t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
-             t_graceful_stop] + t_profile.TESTS + [t_pg_restart, t_logs]
+             t_graceful_stop] + t_profile.TESTS + t_limits.TESTS + [t_pg_restart, t_logs]
     try:
         stack.start_pg()
         stack.migrate()
@@ -435,7 +436,12 @@ def main():
             stack.start_pgbouncer()     # the pools connect through it
         stack.start_fakewx()
         S.fake = Fake(stack.fakewx_url, stack.env["WX_CA_FILE"])
-        base = {"WX_TIMEOUT_MS": str(TIMEOUT_MS)}
+        # The functional suites make many logins and decrypt failures from
+        # one address and session: limits are off here and tested on their
+        # own pools (t_limits).
+        base = {"WX_TIMEOUT_MS": str(TIMEOUT_MS), "WXAUTH_LIMIT_LOGIN_IP": "0",
+                "WXAUTH_LIMIT_LOGIN_USER": "0", "WXAUTH_LIMIT_PHONE_USER": "0",
+                "WXAUTH_LIMIT_DECRYPT_FAIL": "0"}
         S.main = stack.start_pool("main", env=base)
         # One worker with one thread and one connection must work too.
         S.ttl = stack.start_pool("ttl", workers=1, env=dict(base, WXAUTH_SESSION_TTL="3",
