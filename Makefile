@@ -56,7 +56,7 @@ SUBST	 = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 
 -include Makefile.local
 
-.PHONY: all deps run test unit asan-unit integration install clean fuzz
+.PHONY: all deps run test unit asan-unit asan integration install clean fuzz
 all: $(BUILD)/wxauth $(BUILD)/errors/.done
 
 # The bodies of the errors the web server makes itself, from lib/err.c.
@@ -88,6 +88,10 @@ unit: $(UNIT_BIN)
 
 asan-unit:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 unit
+
+# The worker itself under ASan+UBSan, for the integration suite's sanitized run.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
 
 integration: all
 	$(PYTHON) tests/integration/run.py

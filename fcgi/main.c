@@ -16,7 +16,8 @@
  * FCGX_Request and WeChat client, all sharing one small PostgreSQL pool:
  * a thread waiting on WeChat's round trip holds no other request up.
  *
- * Signals: SIGTERM, SIGINT, SIGHUP and SIGUSR1 stop the worker gracefully:
+ * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT and SIGUSR1 stop the worker
+ * gracefully:
  * no new request is accepted, requests in flight finish (for at most
  * STOP_GRACE_S), then the process exits 0.  With WXAUTH_MAX_REQUESTS the
  * worker does the same by itself after that many requests (plus a random
@@ -483,6 +484,13 @@ main(int argc, char *argv[])
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sigaddset(&ss, SIGUSR1);
+	/*
+	 * Debian 12's multiwatch 1.0.0 maps its -s option wrongly: asked for
+	 * `-s TERM` it sends SIGQUIT (seen with strace; -s INT sends SIGHUP,
+	 * -s HUP nothing).  SIGQUIT's default action kills at once, requests
+	 * in flight included, so it is a graceful stop here too.
+	 */
+	sigaddset(&ss, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
 	app.cfg = &cfg;

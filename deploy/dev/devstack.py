@@ -315,8 +315,10 @@ pidfile = %(dir)s/pgbouncer.pid
         penv.update(env or {})
         binary, errdir = self._stage(rundir, penv)
         root = os.geteuid() == 0
-        penv.update(WXAUTH_BIN=binary, WXAUTH_SOCKET=sock, WXAUTH_WORKERS=str(workers),
+        penv.update(WXAUTH_SOCKET=sock, WXAUTH_WORKERS=str(workers),
                     WXAUTH_PIDFILE=os.path.join(rundir, "pool.pid"))
+        # A test may wrap the program (valgrind): WXAUTH_BIN in env.
+        penv["WXAUTH_BIN"] = (env or {}).get("WXAUTH_BIN") or binary
         if root:
             penv.update(WXAUTH_USER=WORKER_USER, WXAUTH_GROUP=WORKER_GROUP,
                         WXAUTH_SOCKET_USER=WEB_USER, WXAUTH_SOCKET_GROUP=WEB_USER,

@@ -157,6 +157,30 @@ def t_reload_under_load(S):
           res["statuses"])
 
 
+def t_stop_graceful(S):
+    """Stopping the whole pool (systemctl stop, Ctrl-C) lets requests finish."""
+    import concurrent.futures
+    base = S.stack.start_pool("stopper", workers=2)
+    try:
+        c = S.fake.code(delay_ms=800)
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            fut = ex.submit(request, base, "GET", "/api/user/auth_login?code=" + c["code"])
+            time.sleep(0.3)
+            ws = workers(S, "stopper")
+            os.kill(S.stack.pools["stopper"]["pool"].pid, 15)
+            r = fut.result(10)
+        check(r.status == 200, "a login in flight when the pool is told to stop completes (%d)" %
+              r.status)
+        if r.status == 200:
+            H.secrets_seen.add(r.res["token"])
+        S.stack.pools["stopper"]["pool"].wait(10)
+        text = open(LOG, encoding="utf-8", errors="replace").read()
+        check(all("wxauth[%d] worker stopped" % w in text for w in ws),
+              "every worker stopped gracefully, none killed")
+    finally:
+        S.stack.stop_pool("stopper")
+
+
 def t_recycling(S):
     base = S.stack.start_pool("recycle", workers=1, env={"WXAUTH_MAX_REQUESTS": "20"})
     try:
@@ -229,7 +253,7 @@ def main():
     S.stack = stack
     S.threads = 4
     S.figures = {}
-    tests = [t_privileges, t_sigkill_under_load, t_reload_under_load, t_recycling,
+    tests = [t_privileges, t_sigkill_under_load, t_reload_under_load, t_stop_graceful, t_recycling,
              t_bad_config_refused, t_pg_down_at_start]
     try:
         stack.start_pg()

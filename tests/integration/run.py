@@ -462,6 +462,14 @@ def main():
                                          time.monotonic() - t0), flush=True)
     finally:
         stack.stop_all()
+    if os.environ.get("WXAUTH_BUILD") == "build-asan":
+        # The workers ran under ASan+UBSan (make asan); they have all exited
+        # now, so leak reports are written too.
+        text = open(LOG, encoding="utf-8", errors="replace").read()
+        found = [l for l in text.splitlines()
+                 if re.search(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehavior", l)]
+        check(not found, "no sanitizer report from any worker: %r" % found[:5])
+        check("worker ready" in text, "the sanitized workers ran")
     print("integration: %d passed, %d failed" % (H.passed, H.failed))
     return 0 if H.failed == 0 and H.passed > 0 else 1
 
