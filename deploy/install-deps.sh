@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config ca-certificates openssl curl \
 libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjson-c-dev libmbedtls-dev \
 postgresql postgresql-client lighttpd apache2 nginx-light pgbouncer spawn-fcgi multiwatch \
-python3 procps util-linux systemd wrk docker-compose"
+python3 procps util-linux systemd valgrind wrk docker-compose"
 
 missing=""
 for p in $PKGS; do

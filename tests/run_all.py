@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """make test: unit tests, the unit tests again under ASan+UBSan, the
 integration suite through the real stack behind lighttpd, again behind
-Apache and nginx, again through PgBouncer in transaction pooling mode, the pool under
-load behind lighttpd and Apache, and the deployment files' static checks.
+Apache and nginx, again through PgBouncer in transaction pooling mode, again
+with the worker under ASan+UBSan, one worker under valgrind, the pool under
+load behind lighttpd and Apache, the fault tests, the fuzzers for a bounded
+time, and the deployment files' static checks.
 Prints each stage's tally and a last line "N passed, M failed"; exits
 non-zero on any failure."""
 
@@ -27,8 +29,16 @@ STAGES = [
     ("integration through PgBouncer (transaction pooling)", [PY, "tests/integration/run.py"],
      {"WEB": "lighttpd", "WXAUTH_TEST_PGBOUNCER": "1",
       "WXAUTH_TEST_STATE": os.path.join(ST, "test-pgbouncer")}),
+    ("integration under ASan+UBSan (the worker itself)",
+     ["sh", "-c", "make --no-print-directory asan >/dev/null && exec %s tests/integration/run.py" % PY],
+     {"WEB": "lighttpd", "WXAUTH_BUILD": "build-asan",
+      "WXAUTH_TEST_STATE": os.path.join(ST, "test-asan")}),
+    ("one worker under valgrind memcheck", [PY, "tests/integration/valgrind.py"], {}),
     ("pool under load behind lighttpd", [PY, "tests/integration/pool.py"], {"WEB": "lighttpd"}),
     ("pool under load behind Apache", [PY, "tests/integration/pool.py"], {"WEB": "apache"}),
+    ("faults: PostgreSQL restarts, WeChat misbehaving, kills, slow clients, oracles",
+     [PY, "tests/integration/faults.py"], {}),
+    ("fuzzing (bounded, ASan+UBSan)", [PY, "tests/fuzz/run.py"], {}),
     ("deployment files", [PY, "tests/deploy/check.py"], {}),
 ]
 
