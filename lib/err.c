@@ -67,8 +67,7 @@ err_for_server_status(int status)
 		return ERR_PAYLOAD_TOO_LARGE;
 	case 429:
 		return ERR_RATE_LIMITED;
-	case 500:
-		return ERR_INTERNAL;
+	case 500:	/* lighttpd: a worker closed without answering (it died) */
 	case 502:	/* the pool answered garbage or not at all */
 	case 503:	/* the pool cannot be reached */
 		return ERR_UNAVAILABLE;

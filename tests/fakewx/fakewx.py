@@ -6,6 +6,16 @@ parameters, error codes, single-use codes, access_token life cycle, text/plain J
 and adds a control API under /_fake/ that tests use to mint login and phone codes, encrypt
 open data, inject faults and read call counters.
 
+Faults: a code minted with /_fake/code or /_fake/phone_code may carry delay_ms, errcode
+(+ errmsg), http_status (an HTML page with that status; 200 works too), garbage (truncated
+JSON), huge (a 10 MB reply) or hang (read the request, never answer, hold the connection
+until the client gives up); they apply when that code is used.  The same fields given per
+endpoint to POST /_fake/faults ({"stable_token": {"hang": true}, "checksession": {...}};
+{} clears; GET shows them; /_fake/reset clears them) apply to every call of that endpoint
+(jscode2session, stable_token, token_get, getuserphonenumber, checksession,
+resetusersessionkey) after it has done its normal work.  /_fake/config sets latency_ms (every
+WeChat endpoint) and fail_all (every endpoint answers that errcode).
+
 Usage:
   fakewx.py --host 127.0.0.1 --port N [--tls-cert F --tls-key F]
             --appid APPID --secret SECRET [--port-file F]
@@ -22,6 +32,7 @@ import http
 import json
 import os
 import secrets
+import select
 import signal
 import socket
 import socketserver
@@ -159,6 +170,7 @@ class Reply:
     content_type: str
     body: bytes
     delay: float = 0.0
+    hang: bool = False       # never answer: hold the connection until the client leaves
 
 
 def wx_json(obj, delay=0.0):
@@ -179,10 +191,13 @@ class Fault:
     http_status: int | None = None  # answer this HTTP status with an HTML page
     garbage: bool = False          # answer 200 with a body that is not JSON
     huge: bool = False             # answer 200 with a 10 MB (valid JSON) body
+    hang: bool = False             # read the request, never answer
 
     def reply(self, success):
         """The reply for a code carrying this fault; `success` is the normal answer."""
         delay = self.delay_ms / 1000
+        if self.hang:
+            return Reply(200, "text/plain", b"", delay, hang=True)
         if self.http_status is not None:
             return Reply(self.http_status, "text/html", html_page(self.http_status), delay)
         if self.garbage:
@@ -276,7 +291,7 @@ def b64_16(req, key):
     return raw
 
 
-FAULT_FIELDS = ("delay_ms", "errcode", "errmsg", "http_status", "garbage", "huge")
+FAULT_FIELDS = ("delay_ms", "errcode", "errmsg", "http_status", "garbage", "huge", "hang")
 
 
 def parse_fault(req):
@@ -285,7 +300,8 @@ def parse_fault(req):
                  errmsg=opt_str(req, "errmsg"),
                  http_status=opt_int(req, "http_status", 200, 599),
                  garbage=opt_bool(req, "garbage"),
-                 huge=opt_bool(req, "huge"))
+                 huge=opt_bool(req, "huge"),
+                 hang=opt_bool(req, "hang"))
 
 
 # --------------------------------------------------------------------------- the fake platform
@@ -308,12 +324,18 @@ class FakeWeChat:
         self.current = {"stable": None, "classic": None}  # newest Token of each family
         self.stats = {}
         self.config = {}
+        self.endpoint_faults = {}   # endpoint name -> Fault, for every call (/_fake/faults)
         self.reset()
 
     def reset(self):
         with self.lock:
             self.stats = dict.fromkeys(STAT_KEYS, 0)
             self.config = dict(DEFAULT_CONFIG)
+            self.endpoint_faults = {}
+
+    def endpoint_fault(self, name):
+        with self.lock:
+            return self.endpoint_faults.get(name)
 
     def latency(self):
         with self.lock:
@@ -390,7 +412,8 @@ class FakeWeChat:
             if code.with_errcode0:
                 success.update(errcode=0, errmsg="ok")
             fault = code.fault
-            if fault.errcode is None and fault.http_status is None and not fault.garbage:
+            if fault.errcode is None and fault.http_status is None and not fault.garbage \
+                    and not fault.hang:
                 # A successful login makes this code's session_key the user's current one.
                 self.session_keys[code.openid] = code.session_key
             return fault.reply(success)
@@ -590,6 +613,25 @@ class FakeWeChat:
                 self.config["fail_all"] = fail_all
             return dict(self.config)
 
+    def ctl_faults(self, req):
+        """Replace the per-endpoint faults: {endpoint: {fault fields}}; {} clears them."""
+        names = {f.__name__ for f in WECHAT_ENDPOINTS.values()}
+        check_keys(req, names)
+        faults = {}
+        for name, fields in req.items():
+            if not isinstance(fields, dict):
+                raise BadRequest(f"{name}: the fault must be an object")
+            check_keys(fields, FAULT_FIELDS)
+            faults[name] = parse_fault(fields)
+        with self.lock:
+            self.endpoint_faults = faults
+        return self.ctl_get_faults({})
+
+    def ctl_get_faults(self, _req):
+        with self.lock:
+            return {name: {k: v for k, v in vars(f).items() if v not in (None, False, 0)}
+                    for name, f in self.endpoint_faults.items()}
+
     def ctl_get_config(self, _req):
         with self.lock:
             return dict(self.config)
@@ -649,6 +691,7 @@ CONTROL_ENDPOINTS = {
     "/_fake/phone_code": {"POST": FakeWeChat.ctl_phone_code},
     "/_fake/encrypt": {"POST": FakeWeChat.ctl_encrypt},
     "/_fake/config": {"POST": FakeWeChat.ctl_config, "GET": FakeWeChat.ctl_get_config},
+    "/_fake/faults": {"POST": FakeWeChat.ctl_faults, "GET": FakeWeChat.ctl_get_faults},
     "/_fake/expire_token": {"POST": FakeWeChat.ctl_expire_token},
     "/_fake/stats": {"GET": FakeWeChat.ctl_stats},
     "/_fake/tokens": {"GET": FakeWeChat.ctl_tokens},
@@ -698,14 +741,35 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint is not None:
             query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             reply = endpoint(fake, query, body)
+            fault = fake.endpoint_fault(endpoint.__name__)
+            if fault is not None:
+                reply = fault.reply(parse_json_object(reply.body) or {})
             delay = reply.delay + fake.latency()
             if delay > 0:
                 time.sleep(delay)
+            if reply.hang:
+                log(f"{self.client_address[0]} {self.command} {url.path} held (no answer)")
+                self.hold()
+                return
             self.send(reply.status, reply.content_type, reply.body)
         elif url.path.startswith("/_fake/"):
             self.control(fake, url.path, body)
         else:
             self.send(404, "text/html", html_page(404))
+
+    def hold(self):
+        """Answer nothing: keep the connection open until the client closes it (or
+        IDLE_TIMEOUT passes), reading and dropping whatever it sends."""
+        self.close_connection = True
+        conn = self.connection
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                readable, _, _ = select.select([conn], [], [], 0.5)
+                if readable and not conn.recv(4096):
+                    return
+            except (OSError, ValueError):
+                return
 
     def control(self, fake, path, body):
         methods = CONTROL_ENDPOINTS.get(path)

@@ -499,6 +499,43 @@ def test_misc(t, c, ca_file, other_ca_file, port):
         t.eq("curl --cacert other-ca.pem fails verification (60)", bad.returncode, 60)
 
 
+def test_faults(t, c):
+    """Per-endpoint faults (/_fake/faults) and the hang mode."""
+    t.eq("faults: none at first", c.ctl("/_fake/faults", method="GET"), {})
+    t.eq("faults: unknown endpoint -> 400",
+         c.request("POST", "/_fake/faults", body={"nope": {}})[0], 400)
+    t.eq("faults: unknown field -> 400",
+         c.request("POST", "/_fake/faults", body={"stable_token": {"slow": 1}})[0], 400)
+    got = c.ctl("/_fake/faults", {"stable_token": {"http_status": 502},
+                                  "checksession": {"garbage": True}})
+    t.eq("faults: set", got, {"stable_token": {"http_status": 502},
+                              "checksession": {"garbage": True}})
+    status, body = c.stable_token()
+    t.check("faults: stable_token answers HTML 502", status == 502 and isinstance(body, bytes)
+            and body.startswith(b"<html>"), status)
+    c.ctl("/_fake/faults", {"stable_token": {"huge": True}})
+    status, body = c.stable_token()
+    t.check("faults: a huge stable_token reply is valid JSON of 10 MB",
+            status == 200 and isinstance(body, dict) and len(body.get("padding", "")) >= 10 << 20)
+    t.eq("faults: {} clears them", c.ctl("/_fake/faults", {}), {})
+    t.check("faults: stable_token healthy again", "access_token" in c.stable_token()[1])
+    c.ctl("/_fake/faults", {"jscode2session": {"errcode": -1}})
+    c.ctl("/_fake/reset")
+    t.eq("faults: reset clears them", c.ctl("/_fake/faults", method="GET"), {})
+    # hang: the request is read and never answered; the code is consumed.
+    m = c.mint(hang=True)
+    query = urllib.parse.urlencode({"appid": APPID, "secret": SECRET, "js_code": m["code"],
+                                    "grant_type": "authorization_code"})
+    t0 = time.monotonic()
+    try:
+        c.request("GET", "/sns/jscode2session?" + query, timeout=1.0)
+        hung = False
+    except (TimeoutError, OSError):
+        hung = True
+    t.check("hang: no answer within the client's timeout", hung and time.monotonic() - t0 < 3)
+    t.errcode("hang: the code was consumed", c.login(m["code"]), 40163)
+
+
 # --------------------------------------------------------------------------- driver
 
 def start_fakewx(tmp, name, tls_args):
@@ -551,7 +588,8 @@ def main():
                          "--tls-key", os.path.join(certs, "server.key")])
         c = Client(f"https://127.0.0.1:{port}", ssl.create_default_context(cafile=ca_file))
         try:
-            for group in (test_crypto, test_login, test_tokens, test_phone, test_session):
+            for group in (test_crypto, test_login, test_tokens, test_phone, test_session,
+                          test_faults):
                 try:
                     group(t, c)
                 except Exception as err:  # a crash in one group must not hide the others

@@ -9,6 +9,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -176,3 +177,62 @@ def pool_pids(S):
         kids += subprocess.run(["ps", "-o", "pid=", "--ppid", m], capture_output=True,
                                text=True).stdout.split()
     return sorted(mw + kids)
+
+
+# --- helpers for tests/integration/faults.py --------------------------------
+
+def request_within(base, method, path, timeout, body=None, headers=None, ctype=None):
+    """request(), with a client timeout: (Resp, seconds), or (None, seconds) when
+    no answer came within timeout seconds.  The envelope is checked as request()
+    does, and the response is kept in responses."""
+    host, port = base.replace("http://", "").split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    hdrs = dict(headers or {})
+    if body is not None:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            ctype = ctype or "application/json"
+        elif isinstance(body, str):
+            body = body.encode()
+        hdrs["Content-Type"] = ctype or "application/x-www-form-urlencoded"
+    elif method == "POST":
+        body = b""
+    t0 = time.monotonic()
+    try:
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        raw = r.read()
+    except (OSError, http.client.HTTPException):
+        c.close()
+        return None, time.monotonic() - t0
+    dt = time.monotonic() - t0
+    hl = {}
+    for k, v in r.getheaders():
+        k = k.lower()
+        hl[k] = hl[k] + "\n" + v if k in hl else v
+    c.close()
+    resp = Resp(r.status, hl, raw)
+    responses.append((hl, raw))
+    check(envelope_ok(resp), "JSON envelope on %s %s (%d: %r)" % (method, path, r.status, raw[:100]))
+    return resp, dt
+
+
+def envelope_ok(resp):
+    """Is resp the API's JSON envelope (success or error, matching its status)?"""
+    j = resp.json
+    if not isinstance(j, dict) or not isinstance(j.get("code"), int) or \
+            not isinstance(j.get("msg"), str) or \
+            resp.h("content-type") != "application/json; charset=utf-8":
+        return False
+    if resp.status == 200:
+        return j["code"] == 0 and "res" in j
+    return j["code"] != 0 and isinstance(j.get("error"), str)
+
+
+def psql_session(S, db="wxauth"):
+    """A psql process kept open: write SQL to its stdin, read its stdout."""
+    pg = S.stack.pg
+    return subprocess.Popen([os.path.join(pg.bindir, "psql"), "-h", pg.sock, "-U", "wxauth",
+                             "-d", db, "-qAt", "-v", "ON_ERROR_STOP=1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
