@@ -76,6 +76,17 @@ jsonx_parse(const char *s, size_t n)
 			obj = NULL;
 			break;
 		}
+	/*
+	 * Only an object, array or string at the top: json-c refuses a bare
+	 * number or literal alone, but not one followed by whitespace ("1 ",
+	 * "true\n"; found by tests/fuzz/fuzz_jsonx).
+	 */
+	if (obj != NULL && !json_object_is_type(obj, json_type_object) &&
+	    !json_object_is_type(obj, json_type_array) &&
+	    !json_object_is_type(obj, json_type_string)) {
+		json_object_put(obj);
+		obj = NULL;
+	}
 	if (obj != NULL && nonfinite(obj)) {
 		json_object_put(obj);
 		obj = NULL;

@@ -164,9 +164,31 @@ test_add_text(void)
 	json_object_put(o);
 }
 
+/* tests/fuzz/findings/jsonx-toplevel-scalar: a scalar with whitespace after. */
+static void
+test_toplevel_scalar(void)
+{
+	json_object	*o;
+
+	CHECK(jsonx_parse("1 ", 2) == NULL);
+	CHECK(jsonx_parse("true\n", 5) == NULL);
+	CHECK(jsonx_parse("false\t", 6) == NULL);
+	CHECK(jsonx_parse("null ", 5) == NULL);
+	CHECK(jsonx_parse("1.5 ", 4) == NULL);
+	CHECK(jsonx_parse(" -7 \r\n", 7) == NULL);
+	CHECK((o = jsonx_parse("\"s\" ", 4)) != NULL &&
+	    json_object_is_type(o, json_type_string));
+	json_object_put(o);
+	CHECK((o = jsonx_parse("[1] ", 4)) != NULL);
+	json_object_put(o);
+	CHECK((o = jsonx_parse(" {} ", 4)) != NULL);
+	json_object_put(o);
+}
+
 int
 main(void)
 {
+	test_toplevel_scalar();
 	test_parse();
 	test_str();
 	test_add_text();
