@@ -37,7 +37,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 
 import harness as H
@@ -907,17 +906,7 @@ def main():
         S.fake.ca = stack.env["WX_CA_FILE"]
         S.main = start(S, "main", workers=2, env=dict(S.base_env, WXAUTH_THREADS=str(THREADS),
                                                       **NO_LIMITS))
-        for t in tests:
-            if only and t.__name__ not in only and t.__name__ != "t_secret_hygiene":
-                continue
-            t0 = time.monotonic()
-            n0 = H.failed
-            try:
-                t(S)
-            except Exception:
-                check(False, t.__name__ + " raised:\n" + traceback.format_exc())
-            print("  %-32s %s (%.1fs)" % (t.__name__, "ok" if H.failed == n0 else "FAILED",
-                                         time.monotonic() - t0), flush=True)
+        H.run_tests(S, tests, only, always=("t_secret_hygiene",))
     finally:
         stack.stop_all()
     if getattr(S, "secrets", None) is not None:

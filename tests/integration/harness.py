@@ -58,9 +58,9 @@ class Resp:
         return (self.json or {}).get("error")
 
 
-def request(base, method, path, body=None, headers=None, ctype=None):
-    host, port = base.replace("http://", "").split(":")
-    c = http.client.HTTPConnection(host, int(port), timeout=30)
+def encode_body(method, body, headers, ctype):
+    """The bytes and headers to send: a dict or list as JSON, a str as a form
+    (or ctype), an empty body for a bodiless POST."""
     hdrs = dict(headers or {})
     if body is not None:
         if isinstance(body, (dict, list)):
@@ -71,6 +71,46 @@ def request(base, method, path, body=None, headers=None, ctype=None):
         hdrs["Content-Type"] = ctype or "application/x-www-form-urlencoded"
     elif method == "POST":
         body = b""
+    return body, hdrs
+
+
+class Setup:
+    """What a runner's tests share: the stack, base URLs, the fake, figures."""
+
+
+def setup(state, log):
+    """A Setup with a fresh devstack.Stack in state, workers logging to log
+    (emptied first)."""
+    os.makedirs(state, exist_ok=True)
+    if os.path.exists(log):
+        os.unlink(log)
+    S = Setup()
+    S.stack = devstack.Stack(state=state, log_to=log)
+    return S
+
+
+def run_tests(S, tests, only=None, always=()):
+    """Run each t(S), tallying its checks; one line per test.  only: names to
+    run (all when empty); always: names run anyway."""
+    import time
+    import traceback
+    for t in tests:
+        if only and t.__name__ not in only and t.__name__ not in always:
+            continue
+        t0 = time.monotonic()
+        n0 = failed
+        try:
+            t(S)
+        except Exception:
+            check(False, t.__name__ + " raised:\n" + traceback.format_exc())
+        print("  %-32s %s (%.1fs)" % (t.__name__, "ok" if failed == n0 else "FAILED",
+                                     time.monotonic() - t0), flush=True)
+
+
+def request(base, method, path, body=None, headers=None, ctype=None):
+    host, port = base.replace("http://", "").split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    body, hdrs = encode_body(method, body, headers, ctype)
     c.request(method, path, body=body, headers=hdrs)
     r = c.getresponse()
     raw = r.read()
@@ -187,16 +227,7 @@ def request_within(base, method, path, timeout, body=None, headers=None, ctype=N
     does, and the response is kept in responses."""
     host, port = base.replace("http://", "").split(":")
     c = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    hdrs = dict(headers or {})
-    if body is not None:
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-            ctype = ctype or "application/json"
-        elif isinstance(body, str):
-            body = body.encode()
-        hdrs["Content-Type"] = ctype or "application/x-www-form-urlencoded"
-    elif method == "POST":
-        body = b""
+    body, hdrs = encode_body(method, body, headers, ctype)
     t0 = time.monotonic()
     try:
         c.request(method, path, body=body, headers=hdrs)

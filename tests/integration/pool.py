@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 import time
-import traceback
 
 import harness as H
 from harness import ROOT, Fake, bearer, check, devstack, login, request
@@ -240,17 +239,9 @@ def t_pg_down_at_start(S):
         S.stack.stop_pool("nopg")
 
 
-class Setup:
-    pass
-
-
 def main():
-    os.makedirs(STATE, exist_ok=True)
-    if os.path.exists(LOG):
-        os.unlink(LOG)
-    stack = devstack.Stack(state=STATE, log_to=LOG)
-    S = Setup()
-    S.stack = stack
+    S = H.setup(STATE, LOG)
+    stack = S.stack
     S.threads = 4
     S.figures = {}
     tests = [t_privileges, t_sigkill_under_load, t_reload_under_load, t_stop_graceful, t_recycling,
@@ -261,15 +252,7 @@ def main():
         stack.start_fakewx()
         S.fake = Fake(stack.fakewx_url, stack.env["WX_CA_FILE"])
         S.main = stack.start_pool("main", workers=2, env={"WXAUTH_THREADS": str(S.threads)})
-        for t in tests:
-            t0 = time.monotonic()
-            n0 = H.failed
-            try:
-                t(S)
-            except Exception:
-                check(False, t.__name__ + " raised:\n" + traceback.format_exc())
-            print("  %-32s %s (%.1fs)" % (t.__name__, "ok" if H.failed == n0 else "FAILED",
-                                         time.monotonic() - t0), flush=True)
+        H.run_tests(S, tests)
     finally:
         stack.stop_all()
     print("  figures (%s): %r" % (stack.web, S.figures))

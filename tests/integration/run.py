@@ -16,7 +16,6 @@ import re
 import subprocess
 import sys
 import time
-import traceback
 
 import harness as H
 from harness import (LOG, ROOT, STATE, TIMEOUT_MS, Fake, bearer, check, devstack,  # noqa: F401
@@ -413,17 +412,9 @@ def t_logs(S):
           "no session_key in any response")
 
 
-class Setup:
-    pass
-
-
 def main():
-    os.makedirs(STATE, exist_ok=True)
-    if os.path.exists(LOG):
-        os.unlink(LOG)
-    stack = devstack.Stack(state=STATE, log_to=LOG)
-    S = Setup()
-    S.stack = stack
+    S = H.setup(STATE, LOG)
+    stack = S.stack
     tests = [t_healthz, t_login_shapes, t_single_use_and_errcodes, t_slow_wechat,
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
@@ -451,15 +442,7 @@ def main():
             base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
         S.badsecret = stack.start_pool("badsecret", workers=1, env=dict(base, WX_SECRET="wrong"))
         S.grace = stack.start_pool("grace", workers=1, env=dict(base, WX_TIMEOUT_MS="3000"))
-        for t in tests:
-            t0 = time.monotonic()
-            n0 = H.failed
-            try:
-                t(S)
-            except Exception:
-                check(False, t.__name__ + " raised:\n" + traceback.format_exc())
-            print("  %-32s %s (%.1fs)" % (t.__name__, "ok" if H.failed == n0 else "FAILED",
-                                         time.monotonic() - t0), flush=True)
+        H.run_tests(S, tests)
     finally:
         stack.stop_all()
     if os.environ.get("WXAUTH_BUILD") == "build-asan":

@@ -20,10 +20,7 @@ REQUESTS = 1000
 
 
 def main():
-    os.makedirs(STATE, exist_ok=True)
-    if os.path.exists(LOG):
-        os.unlink(LOG)
-    stack = devstack.Stack(state=STATE, log_to=LOG)
+    stack = H.setup(STATE, LOG).stack
     vdir = "/tmp/wxauth-valgrind-%d" % os.getpid()
     os.makedirs(vdir, exist_ok=True)
     os.chmod(vdir, 0o1777)
