@@ -804,6 +804,9 @@ known_overflow(const uint8_t *d, size_t n)
 			cl = (size_t)d[off + 4] << 8 | d[off + 5];
 			if (cl > n - off - 8)
 				cl = n - off - 8;
+			/* Records read both ways may overlap: st may fill. */
+			if (cl > sizeof(st) - sl)
+				cl = sizeof(st) - sl;
 			memcpy(st + sl, d + off + 8, cl);
 			sl += cl;
 		}
