@@ -31,7 +31,7 @@ presented(const struct req *rq, uint8_t hash[SHA256_LEN])
 /*
  * The user of the request's live session, or ERR_UNAUTHORIZED.  With key
  * not NULL, also the user's sealed session_key and the session's decrypt
- * failures in this window (same round trip).  Sets c->fail_key.
+ * failures in this window (same round trip), and then sets c->fail_key.
  */
 static enum err
 authenticate(struct ctx *c, struct user *u, long *expires_in,
@@ -44,10 +44,11 @@ authenticate(struct ctx *c, struct user *u, long *expires_in,
 
 	if (!presented(c->rq, hash))
 		return ERR_UNAUTHORIZED;
-	hex_encode(hash, sizeof(hash), hex);
-	if (limit_key(LIMIT_DECRYPT_FAIL, hex, c->fail_key) == -1)
-		return ERR_INTERNAL;
+	/* Only the routes that decrypt need the failure counter. */
 	if (key != NULL) {
+		hex_encode(hash, sizeof(hash), hex);
+		if (limit_key(LIMIT_DECRYPT_FAIL, hex, c->fail_key) == -1)
+			return ERR_INTERNAL;
 		key->fail_key = c->fail_key;
 		key->fail_window = limit_window(LIMIT_DECRYPT_FAIL);
 	}
@@ -127,7 +128,8 @@ decrypt_outcome(struct ctx *c, enum err er)
 	long	 n, ra;
 
 	if ((er == ERR_DECRYPT_FAILED || er == ERR_INVALID_SIGNATURE) &&
-	    c->app->cfg->limit[LIMIT_DECRYPT_FAIL] > 0)
+	    c->app->cfg->limit[LIMIT_DECRYPT_FAIL] > 0 &&
+	    c->fail_key[0] != '\0')
 		(void)db_limit_hit(c->app->db, c->fail_key,
 		    limit_window(LIMIT_DECRYPT_FAIL), &n, &ra, c->rq->rid);
 }

@@ -113,6 +113,7 @@ dispatch(const struct app *app, struct wx *wx, struct req *rq,
 	ctx.rq = rq;
 	ctx.pa = &pa;
 	ctx.rp = rp;
+	ctx.fail_key[0] = '\0';
 	er = rt->fn(&ctx);
 	if (er != ERR_OK) {
 		/* Keep the handler's message only when it set the outcome too. */
