@@ -47,7 +47,6 @@
 
 #define STOP_GRACE_S	10		/* most time in-flight requests get */
 #define THREAD_STACK	(512 * 1024)
-#define REPLY_MAX	(2 * 1024 * 1024)
 #define POLL_MS		200		/* how soon an idle thread sees a stop */
 
 struct worker {
@@ -68,70 +67,6 @@ env_get(const char *name, void *arg)
 {
 	(void)arg;
 	return getenv(name);
-}
-
-static const char *
-fcgi_get(const char *name, void *arg)
-{
-	return FCGX_GetParam(name, (FCGX_ParamArray)arg);
-}
-
-/* Read the body into b; -1 if it is longer than b->max. */
-static int
-read_body(void *arg, struct buf *b)
-{
-	FCGX_Request	*fr = arg;
-	char		 chunk[8192];
-	int		 n;
-
-	while ((n = FCGX_GetStr(chunk, sizeof(chunk), fr->in)) > 0)
-		if (buf_add(b, chunk, (size_t)n) == -1)
-			return -1;
-	return 0;
-}
-
-static double
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec	 t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* One request: model, dispatch, render, write, log, free. */
-static void
-serve(struct worker *w)
-{
-	struct timespec	 t0;
-	struct req	 rq;
-	struct reply	 rp;
-	struct buf	 out;
-	const char	*route;
-	char		 uid[24];
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	req_init(&rq, fcgi_get, w->fr.envp);
-	reply_init(&rp);
-	buf_init(&out, REPLY_MAX);
-	dispatch(&app, w->wx, &rq, &rp, read_body, &w->fr, &route);
-	if (reply_render(&rp, rq.rid, &out) == -1)
-		log_msg(LOG_ERROR, rq.rid, "reply over %d bytes", REPLY_MAX);
-	if (FCGX_PutStr(out.p, (int)out.len, w->fr.out) != (int)out.len)
-		log_msg(LOG_INFO, rq.rid, "client went away");
-	if (rp.uid > 0)
-		snprintf(uid, sizeof(uid), "%lld", rp.uid);
-	else
-		memcpy(uid, "-", 2);
-	log_msg(LOG_INFO, rq.rid, "access method=%s route=%s status=%d "
-	    "error=%s dur_ms=%.1f uid=%s",
-	    rq.method == METHOD_GET ? "GET" : rq.method == METHOD_POST ?
-	    "POST" : "other", route, err_info(rp.er)->status,
-	    rp.er == ERR_OK ? "-" : err_info(rp.er)->slug, elapsed_ms(&t0), uid);
-	buf_free(&out);
-	reply_free(&rp);
-	req_free(&rq);
 }
 
 /* Recycling: after the last allowed request, stop like on SIGTERM. */
@@ -225,7 +160,7 @@ worker_main(void *arg)
 			nanosleep(&pause, NULL);
 			continue;
 		}
-		serve(w);
+		serve_request(&app, w->wx, &w->fr);
 		FCGX_Finish_r(&w->fr);
 		count_served();
 	}
@@ -493,21 +428,8 @@ main(int argc, char *argv[])
 	sigaddset(&ss, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &ss, NULL);
 
-	app.cfg = &cfg;
-	if ((app.db = db_open(cfg.database_url, (size_t)cfg.db_pool,
-	    cfg.db_wait_ms, cfg.db_timeout_ms)) == NULL)
+	if (app_open(&app, &wxconf, &cfg) == -1)
 		abort();
-	app.tokens.db = app.db;
-	app.tokens.keys = &cfg.keys;
-	app.tokens.appid = cfg.wx_appid;
-	/* The refresher holds the lock for at most one WeChat call. */
-	app.tokens.lock_ms = cfg.wx_timeout_ms + 1000;
-	wxconf.base = cfg.wx_api_base;
-	wxconf.appid = cfg.wx_appid;
-	wxconf.secret = cfg.wx_secret;
-	wxconf.ca_file = cfg.wx_ca_file;
-	wxconf.timeout_ms = cfg.wx_timeout_ms;
-	wxconf.allow_http = cfg.wx_allow_http;
 
 	if ((ws = calloc((size_t)cfg.threads, sizeof(*ws))) == NULL)
 		abort();
@@ -544,7 +466,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < cfg.threads; i++)
 		wx_free(ws[i].wx);
 	free(ws);
-	db_close(app.db);
+	app_close(&app);
 	curl_global_cleanup();
 	config_free(&cfg);
 	log_msg(LOG_INFO, NULL, "worker stopped");

@@ -59,6 +59,22 @@ void	dispatch(const struct app *, struct wx *, struct req *rq,
 	    const char **route_name);
 
 /*
+ * The application of one process (serve.c): its database pool and token
+ * source from cfg, and in *wc the WeChat settings each thread's client is
+ * made from (wx_new).  cfg must outlive both.  0, or -1 if out of memory.
+ */
+int	app_open(struct app *, struct wx_conf *wc, const struct config *cfg);
+void	app_close(struct app *);
+
+/*
+ * Serve the request libfcgi has read into fr (after FCGX_Accept_r): model
+ * it, dispatch it, write the response to fr->out and log one access line.
+ * The caller finishes it (FCGX_Finish_r).
+ */
+struct FCGX_Request;
+void	serve_request(const struct app *, struct wx *, struct FCGX_Request *);
+
+/*
  * Where handlers find their parameters in ctx->pa->v: the order of the
  * route's spec table (routes.c).
  */
