@@ -56,7 +56,7 @@ SUBST	 = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 
 -include Makefile.local
 
-.PHONY: all deps run test unit asan-unit asan integration install clean fuzz
+.PHONY: all deps run test bench unit asan-unit asan integration install clean fuzz
 all: $(BUILD)/wxauth $(BUILD)/errors/.done
 
 # The bodies of the errors the web server makes itself, from lib/err.c.
@@ -103,6 +103,23 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tests/run_all.py
+
+# The benchmark: the stack as `make run` starts it, wrk, and the floor
+# (tests/bench/floor.c) under the same pool and web server; writes
+# docs/PERFORMANCE.md and its plots.  BENCH_QUICK=1: a short run.
+$(BUILD)/tests/bench/floor: tests/bench/floor.c $(BUILD)/libwxauth.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libwxauth.a $(LIBS)
+
+$(BUILD)/tests/bench/wxbench: tests/bench/wxbench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PKG_LIBS) -lmbedtls -lmbedx509 \
+	    -lmbedcrypto -lpthread
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/bench/floor \
+	    $(BUILD)/tests/bench/wxbench
+	@$(PYTHON) tests/bench/bench.py
 
 # The program, the pool script, migrations, error bodies, web server
 # templates, an example environment and the systemd units.

@@ -161,7 +161,7 @@ h_auth_login(struct ctx *c)
 	struct user		 u;
 	uint8_t			 newh[SHA256_LEN], oldh[SHA256_LEN];
 	char			 tok[SESS_TOKEN_LEN + 1], cookie[64];
-	char			 addr[CLIENT_ADDR_MAX];
+	char			 addr[CLIENT_ADDR_MAX], ukey[LIMIT_KEY_MAX];
 	json_object		*res;
 	int			 is_new, has_old;
 	enum err		 er;
@@ -175,10 +175,6 @@ h_auth_login(struct ctx *c)
 	    c->rq->rid);
 	if (er != ERR_OK)
 		return er;
-	if ((er = limit_take(c, LIMIT_LOGIN_USER, ws.openid, NULL)) != ERR_OK) {
-		memset(&ws, 0, sizeof(ws));
-		return er;
-	}
 	if (sess_token_new(tok, newh) == -1 ||
 	    user_seal_session_key(&cfg->keys, ws.openid, ws.session_key,
 	    &sk) == -1) {
@@ -192,7 +188,23 @@ h_auth_login(struct ctx *c)
 	in.new_hash = newh;
 	in.old_hash = has_old ? oldh : NULL;
 	in.ttl = cfg->session_ttl;
-	er = db_login(c->app->db, &in, &u, &is_new, c->rq->rid);
+	/* The per-openid limit is counted by the login statement itself. */
+	in.limit = cfg->limit[LIMIT_LOGIN_USER];
+	in.limit_window = limit_window(LIMIT_LOGIN_USER);
+	in.limit_key = NULL;
+	if (in.limit > 0) {
+		if (limit_key(LIMIT_LOGIN_USER, ws.openid, ukey) == -1) {
+			memset(&ws, 0, sizeof(ws));
+			memset(tok, 0, sizeof(tok));
+			return ERR_INTERNAL;
+		}
+		in.limit_key = ukey;
+	}
+	er = db_login(c->app->db, &in, &u, &is_new, &c->rp->retry_after,
+	    c->rq->rid);
+	if (er == ERR_RATE_LIMITED)
+		log_msg(LOG_INFO, c->rq->rid, "limit: over %ld per %ld s (login "
+		    "per user)", in.limit, in.limit_window);
 	memset(&ws, 0, sizeof(ws));
 	if (er != ERR_OK) {
 		memset(tok, 0, sizeof(tok));

@@ -455,16 +455,33 @@ db_ping(struct db *db, const char *rid)
 	return er;
 }
 
+/* The start of the fixed window of w seconds that now() falls in. */
+#define WINDOW_START(w) \
+	"to_timestamp(floor(extract(epoch FROM now()) / " w ") * " w ")"
+
 /*
- * The login in one statement.  xmax = 0 in RETURNING tells an inserted row
- * from an updated one; concurrent first logins of one openid serialise on
- * the unique index, so exactly one of them inserts.
+ * The login in one statement: the per-openid limit's count (l; none when
+ * $8 is NULL), then, only when that is within $9 (ok), the user upsert,
+ * the revocation of the presented token and the new session.  xmax = 0 in
+ * RETURNING tells an inserted row from an updated one; concurrent first
+ * logins of one openid serialise on the unique index, so exactly one of
+ * them inserts.  One row always: the user's (or NULLs when over the
+ * limit), then the count and the seconds left in its window.
  */
 static const struct stmt st_login = { "login",
-	"WITH u AS ("
+	"WITH l AS ("
+	" INSERT INTO rate_counters AS r (key, window_start, n)"
+	" SELECT $8::text, " WINDOW_START("$10::int") ", 1"
+	" WHERE $8::text IS NOT NULL"
+	" ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + 1"
+	" RETURNING n, GREATEST(1, ceil(extract(epoch FROM r.window_start"
+	"  + make_interval(secs => $10::int) - now())))::int AS retry"
+	"), ok AS ("
+	" SELECT 1 WHERE $8::text IS NULL OR (SELECT n FROM l) <= $9::int"
+	"), u AS ("
 	" INSERT INTO users AS x (openid, unionid, session_key_enc,"
 	"  session_key_kid)"
-	" VALUES ($1, $2, $3, $7)"
+	" SELECT $1::text, $2::text, $3::bytea, $7::text FROM ok"
 	" ON CONFLICT (openid) DO UPDATE SET"
 	"  session_key_enc = EXCLUDED.session_key_enc,"
 	"  session_key_kid = EXCLUDED.session_key_kid,"
@@ -472,25 +489,32 @@ static const struct stmt st_login = { "login",
 	"  updated_at = now()"
 	" RETURNING x.*, (x.xmax = 0) AS is_new"
 	"), r AS ("
-	" DELETE FROM sessions WHERE token_hash = $4"
+	" DELETE FROM sessions WHERE token_hash = $4 AND EXISTS"
+	"  (SELECT 1 FROM ok)"
 	"), s AS ("
 	" INSERT INTO sessions (token_hash, user_id, expires_at)"
 	" SELECT $5, u.id, now() + make_interval(secs => $6::int) FROM u"
 	")"
-	" SELECT " USER_COLS("u") ", u.is_new FROM u", 0 };
+	" SELECT " USER_COLS("u") ", u.is_new, l.n, l.retry"
+	" FROM (SELECT 1) one LEFT JOIN u ON true LEFT JOIN l ON true", 0 };
 
 enum err
 db_login(struct db *db, const struct db_login *in, struct user *u,
-    int *is_new, const char *rid)
+    int *is_new, long *retry_after, const char *rid)
 {
-	char		 ttl[24];
-	const char	*vals[7];
-	int		 lens[7] = { 0, 0, 0, SHA256_LEN, SHA256_LEN, 0, 0 };
-	int		 fmts[7] = { 0, 0, 1, 1, 1, 0, 0 };
+	char		 ttl[24], lim[24], win[24];
+	const char	*vals[10];
+	int		 lens[10] = { 0, 0, 0, SHA256_LEN, SHA256_LEN, 0, 0, 0, 0,
+			    0 };
+	int		 fmts[10] = { 0, 0, 1, 1, 1, 0, 0, 0, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
 
+	*retry_after = 0;
 	snprintf(ttl, sizeof(ttl), "%ld", in->ttl);
+	snprintf(lim, sizeof(lim), "%ld", in->limit);
+	snprintf(win, sizeof(win), "%ld", in->limit_window > 0 ?
+	    in->limit_window : 1);
 	vals[0] = in->openid;
 	vals[1] = in->unionid;
 	vals[2] = (const char *)in->session_key->b;
@@ -499,12 +523,21 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
 	vals[4] = (const char *)in->new_hash;
 	vals[5] = ttl;
 	vals[6] = in->session_key->kid;
-	if ((er = run(db, &st_login, 7, vals, lens, fmts, &res, rid)) != ERR_OK)
+	vals[7] = in->limit_key;
+	vals[8] = lim;
+	vals[9] = win;
+	if ((er = run(db, &st_login, 10, vals, lens, fmts, &res, rid)) != ERR_OK)
 		return er;
-	if (PQntuples(res) != 1 || PQnfields(res) != USER_NCOLS + 1) {
+	if (PQntuples(res) != 1 || PQnfields(res) != USER_NCOLS + 3) {
 		log_msg(LOG_ERROR, rid, "db: login: unexpected result shape");
 		PQclear(res);
 		return ERR_INTERNAL;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		*retry_after = PQgetisnull(res, 0, USER_NCOLS + 2) ? 1 :
+		    strtol(PQgetvalue(res, 0, USER_NCOLS + 2), NULL, 10);
+		PQclear(res);
+		return ERR_RATE_LIMITED;
 	}
 	row_user(res, 0, u);
 	*is_new = strcmp(PQgetvalue(res, 0, USER_NCOLS), "t") == 0;
@@ -541,8 +574,6 @@ static const struct stmt st_session_user = { "session_user",
  * this session's decrypt failures in the current window ($4: its counter
  * key, $5: the window in seconds; see db_limit_hit()).
  */
-#define WINDOW_START(w) \
-	"to_timestamp(floor(extract(epoch FROM now()) / " w ") * " w ")"
 static const struct stmt st_session_user_key = { "session_user_key",
 	SESSION_USER_SQL(", u.session_key_enc, u.session_key_kid,"
 	" COALESCE((SELECT n FROM rate_counters WHERE key = $4"

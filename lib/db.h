@@ -57,16 +57,22 @@ struct db_login {
 	const uint8_t	*new_hash;	/* SHA-256 of the new token */
 	const uint8_t	*old_hash;	/* presented token to revoke, or NULL */
 	long		 ttl;		/* seconds until the new session expires */
+	/* The per-openid login limit, counted in the same statement. */
+	const char	*limit_key;	/* its counter (limit.h), or NULL: off */
+	long		 limit;		/* logins allowed per window */
+	long		 limit_window;	/* seconds */
 };
 
 /*
- * After a successful code2session: upsert the user by openid (replacing the
- * session_key, keeping unionid unless a new one is given), revoke the
+ * After a successful code2session: count the login against the openid's
+ * limit, and unless that is over it, upsert the user by openid (replacing
+ * the session_key, keeping unionid unless a new one is given), revoke the
  * presented token, and insert the new session -- one statement, one commit.
- * Fills u (free with user_free()) and *is_new.
+ * Fills u (free with user_free()) and *is_new; over the limit, nothing is
+ * written but the count, and ERR_RATE_LIMITED comes with *retry_after.
  */
 enum err	 db_login(struct db *, const struct db_login *, struct user *u,
-		    int *is_new, const char *rid);
+		    int *is_new, long *retry_after, const char *rid);
 
 /*
  * The user behind a live session: the token hash exists, has not reached

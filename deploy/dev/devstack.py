@@ -85,6 +85,7 @@ class Postgres:
         self.sock = os.path.join(base, "run")
         self.proc = None
         self.logfile = os.path.join(state, "postgres.log")
+        self.settings = {}              # more -c name=value (make bench: statistics)
 
     def _reachable(self, path):
         os.makedirs(path, exist_ok=True)
@@ -119,7 +120,8 @@ class Postgres:
         self.proc = subprocess.Popen(
             self._as_user([os.path.join(self.bindir, "postgres"), "-D", self.data,
                            "-k", self.sock, "-p", "5432", "-c", "listen_addresses=",
-                           "-c", "fsync=on", "-c", "max_connections=200"]),
+                           "-c", "fsync=on", "-c", "max_connections=200"] +
+                          [a for k, v in self.settings.items() for a in ("-c", "%s=%s" % (k, v))]),
             stdout=lf, stderr=lf, start_new_session=True)
         lf.close()
         isready = os.path.join(self.bindir, "pg_isready")

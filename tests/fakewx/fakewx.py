@@ -14,7 +14,10 @@ endpoint to POST /_fake/faults ({"stable_token": {"hang": true}, "checksession":
 {} clears; GET shows them; /_fake/reset clears them) apply to every call of that endpoint
 (jscode2session, stable_token, token_get, getuserphonenumber, checksession,
 resetusersessionkey) after it has done its normal work.  /_fake/config sets latency_ms (every
-WeChat endpoint) and fail_all (every endpoint answers that errcode).
+WeChat endpoint), fail_all (every endpoint answers that errcode) and auto_code_prefix, for
+benchmarks that cannot mint a code per request: a login or phone code that starts with it and
+was never minted is minted on arrival (then used, so still single-use); the login code's last
+"-"-separated part names the user (the same part, the same openid).
 
 Usage:
   fakewx.py --host 127.0.0.1 --port N [--tls-cert F --tls-key F]
@@ -81,7 +84,8 @@ STAT_KEYS = ("jscode2session", "stable_token", "stable_token_force", "token_get"
              "getuserphonenumber", "checksession", "resetusersessionkey",
              "access_token_on_jscode2session")
 
-DEFAULT_CONFIG = {"latency_ms": 0, "token_expires_in": TOKEN_LIFETIME, "fail_all": None}
+DEFAULT_CONFIG = {"latency_ms": 0, "token_expires_in": TOKEN_LIFETIME, "fail_all": None,
+                  "auto_code_prefix": None}
 
 URLSAFE = string.ascii_letters + string.digits + "-_"
 ALNUM = string.ascii_letters + string.digits
@@ -382,6 +386,11 @@ class FakeWeChat:
 
     # ---- WeChat endpoints
 
+    def _auto(self, value):
+        """Is value a code to mint on arrival (config auto_code_prefix)?"""
+        prefix = self.config["auto_code_prefix"]
+        return bool(prefix) and value.startswith(prefix)
+
     def jscode2session(self, q, _body):
         with self.lock:
             self.stats["jscode2session"] += 1
@@ -400,6 +409,12 @@ class FakeWeChat:
             if not js_code:
                 return wx_error(41008)
             code = self.login_codes.get(js_code)
+            if code is None and self._auto(js_code):
+                openid = "o" + hashlib.sha256(js_code.rsplit("-", 1)[-1].encode()) \
+                    .hexdigest()[:27]
+                code = LoginCode(openid=openid, session_key=new_session_key(), unionid=None,
+                                 expires_at=time.time() + CODE_TTL, fault=Fault())
+                self.login_codes[js_code] = code
             if code is None or code.expires_at <= time.time():
                 return wx_error(40029)
             if code.used:
@@ -483,6 +498,11 @@ class FakeWeChat:
             if not isinstance(value, str) or not value:
                 return wx_error(41008)
             code = self.phone_codes.get(value)
+            if code is None and self._auto(value):
+                code = PhoneCode(phone_number="+86 13800138000", pure_phone_number="13800138000",
+                                 country_code="86", country_code_as_number=False,
+                                 expires_at=time.time() + CODE_TTL, fault=Fault())
+                self.phone_codes[value] = code
             if code is None or code.expires_at <= time.time():
                 return wx_error(40029)
             if code.used:
@@ -604,7 +624,10 @@ class FakeWeChat:
         latency = opt_int(req, "latency_ms", 0, MAX_DELAY_MS)
         lifetime = opt_int(req, "token_expires_in", 1, 30 * 86400)
         fail_all = opt_int(req, "fail_all")
+        prefix = opt_str(req, "auto_code_prefix")
         with self.lock:
+            if "auto_code_prefix" in req:     # null clears it
+                self.config["auto_code_prefix"] = prefix
             if latency is not None:
                 self.config["latency_ms"] = latency
             if lifetime is not None:          # applies to tokens issued from now on

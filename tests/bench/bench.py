@@ -1,0 +1,712 @@
+#!/usr/bin/python3
+"""make bench: wxauth's endpoints against the floor of its own stack.
+
+Brings up what `make run` brings up (PostgreSQL, migrations, the fake WeChat
+server, the worker pool under spawn-fcgi + multiwatch, a web server), in a
+state directory of its own (.state/bench), and drives it with wrk from a
+second process.  For each endpoint -- login, info, check_session,
+update_base_info (encrypted), bind_wx_phone_number (code), healthz -- it
+reports req/s, p50/p99, non-2xx responses and socket errors, the workers'
+memory (RSS, PSS, private), the PostgreSQL connections in use, and per
+request the statements sent (pg_stat_statements), the write transactions
+(transaction ids used) and the WAL written.  In the same run, under the
+same pool and web server settings, it measures the floor
+(tests/bench/floor.c): a static file, a FastCGI hello, hello + SELECT 1,
+the minimum login writes as one statement, and those plus one upstream
+call; each endpoint is printed as a ratio to its floor.  Then: login and
+its floor against WeChat's latency (WX_LATENCY_MS, 50 by default, and a
+sweep), info and login against concurrency, memory over 100,000 requests,
+info and login at 1,000,000 users and sessions (with the EXPLAIN of every
+statement, from auto_explain), and nginx with fastcgi_keep_conn against
+lighttpd.
+
+Writes docs/PERFORMANCE.md (tables, the machine, the command), the plots
+docs/bench-concurrency.png and docs/bench-latency.png (gnuplot), and the raw
+figures in .state/bench/results.json.  BENCH_QUICK=1: shorter runs, fewer
+points, 100,000 rows instead of 1,000,000 (under 2 minutes).  Speed is
+reported, never asserted; the run fails only when the stack fails (a
+non-2xx or a socket error at the default settings is reported as such).
+Standard library only.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import ssl
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "deploy", "dev"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import devstack  # noqa: E402
+import harness   # noqa: E402
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+DUR = 3 if QUICK else 6                 # seconds per wrk run
+CONC = 64                               # connections (wrk -c), the default cell
+LATENCY = int(os.environ.get("WX_LATENCY_MS", "50"))
+SWEEP_CONC = [16, 64, 256] if QUICK else [8, 32, 64, 128, 256]
+SWEEP_LAT = [0, LATENCY] if QUICK else sorted({0, 10, LATENCY, 100})
+SCALE_ROWS = 100_000 if QUICK else 1_000_000
+MEM_REQUESTS = 20_000 if QUICK else 100_000
+TOKENS = 64                             # sessions the authenticated cells use
+BUILD = os.path.join(ROOT, os.environ.get("WXAUTH_BUILD", "build"))
+FLOOR = os.path.join(BUILD, "tests", "bench", "floor")
+WXBENCH = os.path.join(BUILD, "tests", "bench", "wxbench")
+LUA = os.path.join(ROOT, "tests", "bench", "wrk.lua")
+DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+# Limits stay on (their counters are part of a login's cost) but high
+# enough that a benchmark from one address never meets them.
+NO_LIMITS = {"WXAUTH_LIMIT_LOGIN_IP": "100000000", "WXAUTH_LIMIT_LOGIN_USER": "100000000",
+             "WXAUTH_LIMIT_PHONE_USER": "100000000"}
+
+T0 = time.monotonic()
+problems = []       # non-2xx or socket errors at the default settings
+
+
+def say(msg):
+    print("[%5.0fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+class Bench:
+    def __init__(self):
+        self.state = os.path.join(ROOT, ".state", "bench")
+        shutil.rmtree(self.state, ignore_errors=True)
+        os.makedirs(self.state)
+        self.S = devstack.Stack(state=self.state,
+                                log_to=os.path.join(self.state, "workers.log"))
+        self.S.database_url = None      # always a cluster of our own
+        self.S.pg = devstack.Postgres(self.state)
+        self.S.pg.settings = {"shared_preload_libraries": "pg_stat_statements,auto_explain",
+                              "pg_stat_statements.max": "1000",
+                              "pg_stat_statements.track_utility": "on"}
+        self.results = {"cells": {}, "sweeps": {}, "memory": [], "scale": {},
+                        "explain": {}, "meta": {}}
+        self.run_id = 0
+        self.static_p = None
+        self.wxbench = None
+        self.tokens_file = os.path.join(self.state, "tokens.txt")
+        self.bodies_file = os.path.join(self.state, "bodies.txt")
+
+    def stop(self):
+        devstack.stop_proc(self.static_p)
+        devstack.stop_proc(self.wxbench)
+        self.S.stop_all()
+
+    # -- PostgreSQL ------------------------------------------------------
+    def psql(self, sql, db="postgres"):
+        pg = self.S.pg
+        return subprocess.run([os.path.join(pg.bindir, "psql"), "-h", pg.sock, "-U", "wxauth",
+                               "-d", db, "-tAqc", sql], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    def db_snap(self):
+        """(statements, transaction ids, WAL bytes) of the wxauth database so
+        far; read from the postgres database, so the reading is not counted."""
+        out = self.psql("SELECT (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements s"
+                        " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = 'wxauth'),"
+                        " txid_current(), pg_current_wal_lsn() - '0/0'")
+        a, b, c = out.split("|")
+        return int(a), int(b) - 1, int(float(c))   # txid_current() takes one itself
+
+    def connections(self):
+        return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'wxauth'"
+                             " AND backend_type = 'client backend'"))
+
+    # -- pools -------------------------------------------------------------
+    def pool(self, name, web="lighttpd", floor=None, env=None):
+        """Start a pool (wxauth, or the floor in mode floor) behind web."""
+        e = dict(NO_LIMITS)
+        e.update(env or {})
+        if floor:
+            rundir = self.S._rundir(name)
+            dst = os.path.join(rundir, "floor")
+            shutil.copy2(FLOOR, dst + ".new")
+            os.replace(dst + ".new", dst)
+            e.update(WXAUTH_BIN=dst, FLOOR_MODE=floor)
+        base = self.S.start_pool(name=name, web=web, env=e)
+        return base
+
+    def workers(self, name):
+        """PIDs of the pool's worker processes (the program multiwatch runs)."""
+        binary = os.path.basename(self.S.pools[name]["env"]["WXAUTH_BIN"])
+        rundir = self.S.pools[name]["rundir"]
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                exe = os.readlink("/proc/%s/exe" % d)
+            except OSError:
+                continue
+            if exe.startswith(rundir) and os.path.basename(exe) == binary:
+                pids.append(int(d))
+        return sorted(pids)
+
+    def memory(self, name):
+        """Per worker process: RSS, PSS and private KiB (smaps_rollup)."""
+        out = []
+        for pid in self.workers(name):
+            m = {}
+            try:
+                with open("/proc/%d/smaps_rollup" % pid) as f:
+                    for line in f:
+                        k, _, v = line.partition(":")
+                        if v.strip().endswith("kB"):
+                            m[k] = int(v.split()[0])
+            except OSError:
+                continue
+            out.append({"pid": pid, "rss": m.get("Rss", 0), "pss": m.get("Pss", 0),
+                        "private": m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)})
+        return out
+
+    # -- wrk ---------------------------------------------------------------
+    def wrk(self, base, kind, path, conc=CONC, dur=DUR, users=1000):
+        self.run_id += 1
+        env = dict(os.environ, BENCH_KIND=kind, BENCH_PATH=path, BENCH_RUN="%d%d" % (
+            os.getpid(), self.run_id), BENCH_USERS=str(users),
+            BENCH_TOKENS=self.tokens_file if kind in ("get", "update", "phone") and
+            path.startswith("/api/") else "", BENCH_BODY=self.bodies_file)
+        threads = 2 if conc >= 2 else 1
+        p = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % dur,
+                            "--timeout", "10s", "-s", LUA, base], env=env,
+                           capture_output=True, text=True)
+        line = [l for l in p.stdout.splitlines() if l.startswith("{")]
+        if p.returncode != 0 or not line:
+            raise RuntimeError("wrk failed: %s %s" % (p.stdout[-500:], p.stderr[-500:]))
+        r = json.loads(line[-1])
+        r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+        r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+        return r
+
+    def cell(self, key, pool, base, kind, path, conc=CONC, dur=DUR, default=True, **kw):
+        """One measured run, with the database and memory figures around it."""
+        s0 = self.db_snap()
+        peak = [self.connections()]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.wait(0.25):
+                try:
+                    peak.append(self.connections())
+                except subprocess.CalledProcessError:
+                    pass
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        try:
+            r = self.wrk(base, kind, path, conc=conc, dur=dur, **kw)
+        finally:
+            stop.set()
+            t.join()
+        s1 = self.db_snap()
+        n = max(1, r["requests"])
+        r.update(stmts=(s1[0] - s0[0]) / n, xacts=(s1[1] - s0[1]) / n,
+                 wal=(s1[2] - s0[2]) / n, pg_conns=max(peak), conc=conc,
+                 mem=self.memory(pool) if pool else [])
+        self.results["cells"][key] = r
+        if default and (r["non2xx"] or r["socket_errors"]):
+            problems.append("%s: %d non-2xx, %d socket errors of %d requests" % (
+                key, r["non2xx"], r["socket_errors"], r["requests"]))
+        say("%-28s %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  non-2xx %d  sock %d  "
+            "stmts %.2f  xacts %.2f  pg %d" % (key, r["rps"], r["p50_us"] / 1e3,
+                                              r["p99_us"] / 1e3, r["non2xx"],
+                                              r["socket_errors"], r["stmts"], r["xacts"],
+                                              r["pg_conns"]))
+        return r
+
+    # -- sessions for the authenticated cells -----------------------------
+    @staticmethod
+    def wx_user(user):
+        """openid and session_key wxbench gives the login code naming user."""
+        openid = "o" + hashlib.sha256(user.encode()).hexdigest()[:26]
+        sk = base64.b64encode(hashlib.sha256(("wxbench " + openid).encode())
+                              .digest()[:16]).decode()
+        return openid, sk
+
+    @staticmethod
+    def encrypt(session_key, obj):
+        """WeChat's encryptedData: AES-128-CBC/PKCS#7 under the session_key
+        (the openssl command), and its iv, both base64."""
+        iv = os.urandom(16)
+        p = subprocess.run(["openssl", "enc", "-aes-128-cbc", "-K",
+                            base64.b64decode(session_key).hex(), "-iv", iv.hex(), "-base64",
+                            "-A"], input=json.dumps(obj).encode(), capture_output=True,
+                           check=True)
+        return p.stdout.decode().strip(), base64.b64encode(iv).decode()
+
+    def make_sessions(self, base):
+        """TOKENS logged-in users; for each, a form body with encrypted user
+        info for its session_key (update_base_info)."""
+        toks, bodies = [], []
+        for i in range(TOKENS):
+            user = "s%d" % i
+            r = harness.request(base, "GET", "/api/user/auth_login?code=bench-setup-%d-%d-%s"
+                                % (os.getpid(), self.run_id, user))
+            self.run_id += 1
+            if r.status != 200:
+                raise RuntimeError("login for the benchmark failed: %d %r" % (r.status, r.raw))
+            toks.append(r.res["token"])
+            openid, sk = self.wx_user(user)
+            enc, iv = self.encrypt(sk, {
+                "openId": openid, "nickName": "bench %d" % i, "gender": 1,
+                "language": "zh_CN", "city": "Shenzhen", "province": "Guangdong",
+                "country": "China", "avatarUrl": "https://thirdwx.qlogo.cn/bench/%d/132" % i,
+                "watermark": {"appid": devstack.DEV_APPID, "timestamp": int(time.time())}})
+            bodies.append(urllib.parse.urlencode({"encrypted_data": enc, "encrypt_iv": iv}))
+        with open(self.tokens_file, "w") as f:
+            f.write("\n".join(toks) + "\n")
+        with open(self.bodies_file, "w") as f:
+            f.write("\n".join(bodies) + "\n")
+
+    # -- the static floor (F0): lighttpd serving a small file ------------
+    def static(self):
+        d = "/tmp/wxauth-bench-static"
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        body = '{"code":0,"msg":"ok","res":{"static":true,"n":1}}\n'
+        with open(os.path.join(d, "hello.json"), "w") as f:
+            f.write(body)
+        port = devstack.free_port()
+        conf = os.path.join(d, "lighttpd.conf")
+        user = 'server.username = "%s"' % devstack.WEB_USER if os.geteuid() == 0 else ""
+        with open(conf, "w") as f:
+            f.write('server.document-root = "%s"\nserver.bind = "127.0.0.1"\n'
+                    'server.port = %d\nserver.use-ipv6 = "disable"\n%s\n'
+                    'server.pid-file = "%s/pid"\nserver.errorlog = "%s/error.log"\n'
+                    'server.max-keep-alive-requests = 100\nserver.max-connections = 1024\n'
+                    'mimetype.assign = (".json" => "application/json")\n'
+                    % (d, port, user, d, d))
+        if os.geteuid() == 0:
+            shutil.chown(d, devstack.WEB_USER)
+        p = subprocess.Popen(["lighttpd", "-D", "-f", conf], start_new_session=True)
+        base = "http://127.0.0.1:%d" % port
+        devstack.wait_for(lambda: subprocess.run(["curl", "-sf", base + "/hello.json"],
+                                                 stdout=subprocess.DEVNULL).returncode == 0,
+                          10, "lighttpd (static)")
+        return p, base
+
+    # -- the runs ----------------------------------------------------------
+    def endpoints(self, web, suffix=""):
+        """The six endpoints on a wxauth pool behind web."""
+        name = "wx-" + web
+        base = self.pool(name, web=web)
+        self.make_sessions(base)
+        self.results["meta"]["workers_%s" % web] = len(self.workers(name))
+        self.cell("login" + suffix, name, base, "login", "/api/user/auth_login")
+        self.cell("info" + suffix, name, base, "get", "/api/user/info")
+        self.cell("check_session" + suffix, name, base, "get", "/api/user/check_session")
+        self.cell("update_base_info" + suffix, name, base, "update",
+                  "/api/user/update_base_info")
+        self.cell("bind_phone" + suffix, name, base, "phone", "/api/user/bind_wx_phone_number")
+        self.cell("healthz" + suffix, name, base, "get", "/healthz")
+        return name, base
+
+    def floors(self, web, suffix=""):
+        for mode, key in (("hello", "F1"), ("select1", "F2"), ("login", "F3b"),
+                          ("login_wx", "F4")):
+            name = "floor-%s-%s" % (mode, web)
+            base = self.pool(name, web=web, floor=mode)
+            kind = "login" if mode.startswith("login") else "get"
+            self.cell(key + suffix, name, base, kind, "/floor")
+            self.S.stop_pool(name)
+
+    def start_wxbench(self):
+        """The fake WeChat of the benchmark (tests/bench/wxbench.c), as
+        devstack starts fakewx.py: same certificates, same variables."""
+        S = self.S
+        d = S.certs()
+        pf = os.path.join(self.state, "wxbench.port")
+        out = open(os.path.join(self.state, "wxbench.log"), "ab")
+        self.wxbench = subprocess.Popen([WXBENCH, pf, os.path.join(d, "server.pem"),
+                                         os.path.join(d, "server.key"), devstack.DEV_APPID,
+                                         devstack.DEV_SECRET], stdout=out, stderr=out,
+                                        start_new_session=True)
+        out.close()
+        devstack.wait_for(lambda: os.path.exists(pf) and open(pf).read().strip(), 10,
+                          "wxbench")
+        S.fakewx_url = "https://127.0.0.1:%s" % open(pf).read().strip()
+        S.env.update(WX_APPID=devstack.DEV_APPID, WX_SECRET=devstack.DEV_SECRET,
+                     WX_API_BASE=S.fakewx_url, WX_CA_FILE=os.path.join(d, "ca.pem"))
+        S.dev_key()
+        self.ctx = ssl.create_default_context(cafile=os.path.join(d, "ca.pem"))
+
+    def latency(self, lat):
+        urllib.request.urlopen(self.S.fakewx_url + "/_fake/config?latency_ms=%d" % lat,
+                               context=self.ctx, timeout=10).read()
+
+    def main(self):
+        say("bench: %s run; wrk %d s per cell, -c%d" % ("quick" if QUICK else "full", DUR, CONC))
+        S = self.S
+        S.start_pg()
+        S.migrate()
+        self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        self.start_wxbench()
+        self.latency(0)
+        self.meta()
+
+        # F0 and the floors, then the endpoints, all at 0 ms upstream.
+        self.static_p, base = self.static()
+        self.cell("F0", None, base, "get", "/hello.json")
+        devstack.stop_proc(self.static_p)
+        self.floors("lighttpd")
+        name, base = self.endpoints("lighttpd")
+
+        # WeChat's latency: the login and its floor.
+        self.latency(LATENCY)
+        self.cell("login_%dms" % LATENCY, name, base, "login", "/api/user/auth_login")
+        self.cell("bind_phone_%dms" % LATENCY, name, base, "phone",
+                  "/api/user/bind_wx_phone_number")
+        self.latency(0)
+
+        # Concurrency sweep: info and login.
+        for c in SWEEP_CONC:
+            for ep, kind, path in (("info", "get", "/api/user/info"),
+                                   ("login", "login", "/api/user/auth_login")):
+                r = self.cell("sweep_%s_c%d" % (ep, c), name, base, kind, path, conc=c,
+                              dur=max(2, DUR // 2), default=False)
+                self.results["sweeps"].setdefault("conc_" + ep, []).append((c, r["rps"]))
+
+        # Memory over MEM_REQUESTS requests (info, then check_session).
+        self.memory_run(name, base)
+
+        # Latency sweep: login against WeChat's latency, wxauth and the floor.
+        for lat in SWEEP_LAT:
+            self.latency(lat)
+            r = self.cell("sweep_login_%dms" % lat, name, base, "login",
+                          "/api/user/auth_login", dur=max(2, DUR // 2), default=False)
+            self.results["sweeps"].setdefault("lat_login", []).append((lat, r["rps"]))
+        S.stop_pool(name)
+        fl = self.pool("floor-wx-lat", floor="login_wx")
+        for lat in SWEEP_LAT:
+            self.latency(lat)
+            r = self.cell("sweep_F4_%dms" % lat, "floor-wx-lat", fl, "login", "/floor",
+                          dur=max(2, DUR // 2), default=False)
+            self.results["sweeps"].setdefault("lat_F4", []).append((lat, r["rps"]))
+        S.stop_pool("floor-wx-lat")
+        self.latency(0)
+
+        # Scale: info and login at SCALE_ROWS users and sessions.
+        self.scale()
+
+        # nginx with fastcgi_keep_conn, the same endpoints and floors.
+        self.floors("nginx", suffix="_nginx")
+        name, base = self.endpoints("nginx", suffix="_nginx")
+        S.stop_pool(name)
+
+        self.results["meta"]["seconds"] = time.monotonic() - T0
+        with open(os.path.join(self.state, "results.json"), "w") as f:
+            json.dump(self.results, f, indent=1)
+        report = Report(self.results)
+        report.write()
+        self.stop()
+        say("bench: done in %.0f s; %s" % (time.monotonic() - T0, os.path.relpath(DOC, ROOT)))
+        for p in problems:
+            say("bench: NOT CLEAN: " + p)
+        return 0
+
+    def memory_run(self, name, base):
+        """The workers' memory at the start and after each quarter of
+        MEM_REQUESTS authenticated reads (info, check_session)."""
+        points = [(0, self.memory(name))]
+        rate = max(500.0, self.results["cells"]["info"]["rps"])
+        served = 0
+        for i in range(4):
+            dur = max(1, int(round(MEM_REQUESTS / 4 / rate)))
+            r = self.wrk(base, "get", "/api/user/info" if i % 2 == 0 else
+                         "/api/user/check_session", conc=CONC, dur=dur)
+            served += r["requests"]
+            points.append((served, self.memory(name)))
+        self.results["memory"] = points
+
+    def scale(self):
+        name = "wx-scale"
+        base = self.pool(name)
+        self.make_sessions(base)
+        small = {}
+        for ep, kind, path in (("info", "get", "/api/user/info"),
+                               ("login", "login", "/api/user/auth_login")):
+            small[ep] = self.cell("scale_%s_small" % ep, name, base, kind, path, default=False)
+        users0 = int(self.psql("SELECT count(*) FROM users", db="wxauth"))
+        sess0 = int(self.psql("SELECT count(*) FROM sessions", db="wxauth"))
+        say("scale: adding %d users and %d live sessions (have %d and %d)" % (
+            SCALE_ROWS, SCALE_ROWS, users0, sess0))
+        t0 = time.monotonic()
+        self.psql("INSERT INTO users (openid, session_key_enc, session_key_kid, nick_name)"
+                  " SELECT 'obench' || g, sha256(g::text::bytea), 'bench', 'user ' || g"
+                  " FROM generate_series(1, %d) g" % SCALE_ROWS, db="wxauth")
+        self.psql("INSERT INTO sessions (token_hash, user_id, expires_at)"
+                  " SELECT sha256(('bench' || id)::bytea), id, now() + interval '30 days'"
+                  " FROM users WHERE openid LIKE 'obench%%'", db="wxauth")
+        self.psql("VACUUM ANALYZE users", db="wxauth")
+        self.psql("VACUUM ANALYZE sessions", db="wxauth")
+        self.results["scale"]["load_seconds"] = time.monotonic() - t0
+        users1 = int(self.psql("SELECT count(*) FROM users", db="wxauth"))
+        sess1 = int(self.psql("SELECT count(*) FROM sessions", db="wxauth"))
+        big = {}
+        for ep, kind, path in (("info", "get", "/api/user/info"),
+                               ("login", "login", "/api/user/auth_login")):
+            big[ep] = self.cell("scale_%s_big" % ep, name, base, kind, path, default=False)
+        self.results["scale"].update(users_small=users0, sessions_small=sess0,
+                                     users_big=users1, sessions_big=sess1)
+        self.explain(base)
+        self.S.stop_pool(name)
+
+    def explain(self, base):
+        """The plan of every statement the endpoints send, at the big size,
+        from auto_explain (the real statements with their real values)."""
+        log = self.S.pg.logfile
+        mark = os.path.getsize(log)
+        self.psql("ALTER SYSTEM SET auto_explain.log_min_duration = 0")
+        self.psql("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+        toks = open(self.tokens_file).read().split()
+        bodies = open(self.bodies_file).read().split()
+        hdr = {"Cookie": "sid=" + toks[0]}
+        harness.request(base, "GET", "/api/user/auth_login?code=bench-explain-%d-u1" %
+                        os.getpid())
+        harness.request(base, "GET", "/api/user/info", headers=hdr)
+        harness.request(base, "GET", "/api/user/check_session", headers=hdr)
+        harness.request(base, "POST", "/api/user/update_base_info", body=bodies[0],
+                        headers=hdr, ctype="application/x-www-form-urlencoded")
+        harness.request(base, "POST", "/api/user/bind_wx_phone_number",
+                        body="code=bench-explain-p%d" % os.getpid(), headers=hdr,
+                        ctype="application/x-www-form-urlencoded")
+        harness.request(base, "GET", "/healthz")
+        self.psql("ALTER SYSTEM RESET auto_explain.log_min_duration")
+        self.psql("SELECT pg_reload_conf()")
+        with open(log, errors="replace") as f:
+            f.seek(mark)
+            text = f.read()
+        plans = {}
+        for m in re.finditer(r"LOG:  duration: [0-9.]+ ms  plan:\n((?:\t.*\n?)+)", text):
+            block = m.group(1)
+            q = re.search(r"Query Text: (.*)", block)
+            if not q:
+                continue
+            query = q.group(1).strip()
+            if "pg_reload_conf" in query or "ALTER SYSTEM" in query:
+                continue
+            plan = "\n".join(l[1:] for l in block.splitlines()
+                             if not l.startswith("\tQuery Text:"))
+            plans.setdefault(query, plan)
+        self.results["explain"] = plans
+
+    def meta(self):
+        def out(argv):
+            try:
+                return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+            except OSError:
+                return "?"
+        cpu = "?"
+        try:
+            for line in open("/proc/cpuinfo"):
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        mem = "?"
+        try:
+            mem = "%.0f GiB" % (int(open("/proc/meminfo").readline().split()[1]) / 2**20)
+        except (OSError, ValueError, IndexError):
+            pass
+        self.results["meta"].update(
+            date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            cpus=os.cpu_count(), cpu=cpu, mem=mem, kernel=platform.release(),
+            quick=QUICK, dur=DUR, conc=CONC, latency=LATENCY,
+            lighttpd=out(["lighttpd", "-v"]).splitlines()[0] if out(["lighttpd", "-v"]) else "?",
+            nginx=subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
+            postgres=out([os.path.join(self.S.pg.bindir, "postgres"), "--version"]),
+            wrk=out(["wrk", "-v"]).splitlines()[0] if out(["wrk", "-v"]) else "?",
+            commit=out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]))
+
+
+class Report:
+    """docs/PERFORMANCE.md and the plots, from the results."""
+
+    FLOOR_OF = {"info": "F2", "check_session": "F2", "healthz": "F2", "login": "F3b",
+                "update_base_info": "F3b", "bind_phone": "F4"}
+
+    def __init__(self, res):
+        self.r = res
+        self.c = res["cells"]
+
+    def rps(self, k):
+        return self.c[k]["rps"] if k in self.c else float("nan")
+
+    def ratio(self, a, b):
+        if a not in self.c or b not in self.c or not self.c[b]["rps"]:
+            return "–"
+        return "%.2f×" % (self.c[a]["rps"] / self.c[b]["rps"])
+
+    def mem(self, k):
+        m = self.c.get(k, {}).get("mem") or []
+        if not m:
+            return "–"
+        return "%d / %d / %d" % (max(x["rss"] for x in m), max(x["pss"] for x in m),
+                                 max(x["private"] for x in m))
+
+    def row(self, k, floor=None):
+        c = self.c.get(k)
+        if c is None:
+            return None
+        return "| %s | %.0f | %.2f | %.2f | %d | %d | %s | %d | %.2f | %.2f | %.0f | %s |" % (
+            k, c["rps"], c["p50_us"] / 1e3, c["p99_us"] / 1e3, c["non2xx"], c["socket_errors"],
+            self.mem(k), c["pg_conns"], c["stmts"], c["xacts"], c["wal"],
+            ("%s %s" % (self.ratio(k, floor), floor)) if floor else "")
+
+    def table(self, keys, floors=None):
+        out = ["| cell | req/s | p50 ms | p99 ms | non-2xx | socket errors | worker KiB "
+               "RSS / PSS / private (max) | PG conns | statements / req | write xacts / req "
+               "| WAL bytes / req | ratio to floor |",
+               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for k in keys:
+            r = self.row(k, (floors or {}).get(k))
+            if r:
+                out.append(r)
+        return "\n".join(out)
+
+    def plots(self):
+        sw = self.r["sweeps"]
+        d = os.path.join(ROOT, "docs")
+        ok = shutil.which("gnuplot") is not None
+        files = {}
+        for key, fname, xlabel, series in (
+                ("conc", "bench-concurrency.png", "wrk connections",
+                 (("conc_info", "info"), ("conc_login", "login (0 ms upstream)"))),
+                ("lat", "bench-latency.png", "WeChat latency (ms)",
+                 (("lat_login", "wxauth login"), ("lat_F4", "floor F4 (login + upstream)")))):
+            datafiles = []
+            for s, title in series:
+                path = os.path.join(ROOT, ".state", "bench", s + ".dat")
+                with open(path, "w") as f:
+                    for x, y in sw.get(s, []):
+                        f.write("%s %s\n" % (x, y))
+                datafiles.append((path, title))
+            files[key] = fname
+            if not ok:
+                continue
+            script = ("set terminal pngcairo size 800,480\nset output '%s'\n"
+                      "set xlabel '%s'\nset ylabel 'requests/s'\nset grid\nset key outside\n"
+                      "set yrange [0:*]\n%s\nplot %s\n") % (
+                os.path.join(d, fname), xlabel, "set logscale x 2" if key == "conc" else "",
+                ", ".join("'%s' using 1:2 with linespoints title '%s'" % (p, t)
+                          for p, t in datafiles))
+            p = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+            if p.returncode != 0:
+                # pngcairo may be missing in gnuplot-nox: the plain png terminal then.
+                script = script.replace("pngcairo size 800,480", "png size 800,480")
+                subprocess.run(["gnuplot"], input=script, text=True, check=False)
+        return files
+
+    def write(self):
+        m = self.r["meta"]
+        c = self.c
+        lat = m["latency"]
+        ep = ["login", "info", "check_session", "update_base_info", "bind_phone", "healthz"]
+        floors = ["F0", "F1", "F2", "F3b", "F4"]
+        files = self.plots()
+        mem = self.r["memory"]
+        L = []
+        L.append("# Performance\n")
+        L.append("Written by `make bench` (tests/bench/bench.py)%s on %s, commit %s. "
+                 "Do not edit by hand: run it again.\n" % (
+                     " with BENCH_QUICK=1" if m["quick"] else "", m["date"], m["commit"]))
+        L.append("Machine: %s CPUs (%s), %s RAM, Linux %s; %s; %s; %s; %s. "
+                 "wrk `-t2 -c%d -d%ds` from a second process on the same cores. "
+                 "Absolute figures move ±25 %% from run to run on this kind of machine: "
+                 "compare the ratios, measured in the same run.\n" % (
+                     m["cpus"], m["cpu"], m["mem"], m["kernel"], m["lighttpd"], m["nginx"],
+                     m["postgres"], m["wrk"], m["conc"], m["dur"]))
+        L.append("Pool: the defaults (`WXAUTH_WORKERS` = cores = %s processes, "
+                 "`WXAUTH_THREADS`, `WXAUTH_DB_POOL`); rate limits on, set high enough never "
+                 "to refuse. Columns: PG conns is the most connections to the wxauth database "
+                 "seen during the run; statements, write transactions (transaction ids "
+                 "used) and WAL bytes are per request, from pg_stat_statements and the "
+                 "server's counters.\n" % m.get("workers_lighttpd", "?"))
+        L.append("## The floor (same pool and web server settings)\n")
+        L.append("| cell | what |\n|---|---|\n"
+                 "| F0 | lighttpd serving a 50-byte JSON file |\n"
+                 "| F1 | FastCGI hello (tests/bench/floor.c) behind lighttpd |\n"
+                 "| F2 | F1 + one `SELECT 1` round trip |\n"
+                 "| F3b | F1 + the minimum login writes (upsert user, insert session) as one "
+                 "statement |\n"
+                 "| F4 | F3b after one jscode2session call with wxauth's own WeChat client |\n")
+        fl = {e: self.FLOOR_OF[e] for e in ep}
+        L.append(self.table(floors) + "\n")
+        L.append("## Endpoints behind lighttpd (WeChat at 0 ms)\n")
+        L.append(self.table(ep, fl) + "\n")
+        L.append("Ratios: info, check_session and healthz against F2 (one round trip), "
+                 "login and update_base_info against F3b (one write statement), bind_phone "
+                 "against F4 (a write and an upstream call).\n")
+        L.append("## WeChat latency %d ms\n" % lat)
+        L.append(self.table(["login_%dms" % lat, "bind_phone_%dms" % lat]) + "\n")
+        L.append("login at %d ms is **%s** the same login at 0 ms.\n" % (
+            lat, self.ratio("login_%dms" % lat, "login")))
+        L.append("![throughput against upstream latency](%s)\n" % files["lat"])
+        L.append("| upstream ms | wxauth login req/s | floor F4 req/s |\n|---|---|---|")
+        f4 = dict(self.r["sweeps"].get("lat_F4", []))
+        for x, y in self.r["sweeps"].get("lat_login", []):
+            L.append("| %s | %.0f | %s |" % (x, y, "%.0f" % f4[x] if x in f4 else "–"))
+        L.append("")
+        L.append("## Concurrency\n")
+        L.append("![throughput against concurrency](%s)\n" % files["conc"])
+        L.append("| connections | info req/s | login req/s | PG conns (login) |\n|---|---|---|---|")
+        ci = dict(self.r["sweeps"].get("conc_info", []))
+        for x, y in self.r["sweeps"].get("conc_login", []):
+            L.append("| %s | %s | %.0f | %d |" % (
+                x, "%.0f" % ci[x] if x in ci else "–", y,
+                c.get("sweep_login_c%d" % x, {}).get("pg_conns", 0)))
+        L.append("")
+        L.append("## Memory over %d requests\n" % (mem[-1][0] if mem else 0))
+        L.append("| requests served | per worker: RSS / PSS / private KiB | pool private KiB |"
+                 "\n|---|---|---|")
+        for n, ws in mem:
+            L.append("| %d | %s | %d |" % (n, ", ".join("%d / %d / %d" % (
+                w["rss"], w["pss"], w["private"]) for w in ws), sum(w["private"] for w in ws)))
+        L.append("")
+        sc = self.r["scale"]
+        if sc:
+            L.append("## Scale with data\n")
+            L.append("%d users and %d sessions against %d and %d (loaded in %.0f s).\n" % (
+                sc["users_big"], sc["sessions_big"], sc["users_small"], sc["sessions_small"],
+                sc["load_seconds"]))
+            L.append(self.table(["scale_info_small", "scale_info_big", "scale_login_small",
+                                 "scale_login_big"]) + "\n")
+            L.append("info at the big size: %s the small; login: %s.\n" % (
+                self.ratio("scale_info_big", "scale_info_small"),
+                self.ratio("scale_login_big", "scale_login_small")))
+            L.append("### EXPLAIN of every statement (auto_explain, at the big size)\n")
+            for q, plan in sorted(self.r["explain"].items()):
+                L.append("```\n%s\n%s\n```\n" % (q, plan))
+        L.append("## nginx (fastcgi_keep_conn, upstream keepalive) against lighttpd\n")
+        L.append("| cell | lighttpd req/s | nginx req/s | nginx / lighttpd |\n|---|---|---|---|")
+        for k in floors[1:] + ep:
+            if k + "_nginx" in c and k in c:
+                L.append("| %s | %.0f | %.0f | %s |" % (k, c[k]["rps"], c[k + "_nginx"]["rps"],
+                                                       self.ratio(k + "_nginx", k)))
+        L.append("")
+        L.append(self.table([k + "_nginx" for k in floors[1:] + ep],
+                            {k + "_nginx": v + "_nginx" for k, v in fl.items()}) + "\n")
+        L.append("Run in %.0f s.\n" % m["seconds"])
+        with open(DOC, "w") as f:
+            f.write("\n".join(L))
+
+
+if __name__ == "__main__":
+    b = Bench()
+    try:
+        sys.exit(b.main())
+    except BaseException:
+        b.stop()
+        raise
