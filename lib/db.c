@@ -460,43 +460,17 @@ db_ping(struct db *db, const char *rid)
 	"to_timestamp(floor(extract(epoch FROM now()) / " w ") * " w ")"
 
 /*
- * The login in one statement: the per-openid limit's count (l; none when
- * $8 is NULL), then, only when that is within $9 (ok), the user upsert,
- * the revocation of the presented token and the new session.  xmax = 0 in
- * RETURNING tells an inserted row from an updated one; concurrent first
- * logins of one openid serialise on the unique index, so exactly one of
- * them inserts.  One row always: the user's (or NULLs when over the
- * limit), then the count and the seconds left in its window.
+ * The login in one statement (migrations/0004, wxauth_login): the
+ * per-openid limit's count (none when $8 is NULL), then, only when that is
+ * within $9, the user upsert, the revocation of the presented token and
+ * the new session.  Concurrent first logins of one openid serialise on the
+ * unique index, so exactly one of them inserts.  One row always: the
+ * user's columns (NULLs when over the limit), is_new, then the count and
+ * the seconds left in its window.
  */
 static const struct stmt st_login = { "login",
-	"WITH l AS ("
-	" INSERT INTO rate_counters AS r (key, window_start, n)"
-	" SELECT $8::text, " WINDOW_START("$10::int") ", 1"
-	" WHERE $8::text IS NOT NULL"
-	" ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + 1"
-	" RETURNING n, GREATEST(1, ceil(extract(epoch FROM r.window_start"
-	"  + make_interval(secs => $10::int) - now())))::int AS retry"
-	"), ok AS ("
-	" SELECT 1 WHERE $8::text IS NULL OR (SELECT n FROM l) <= $9::int"
-	"), u AS ("
-	" INSERT INTO users AS x (openid, unionid, session_key_enc,"
-	"  session_key_kid)"
-	" SELECT $1::text, $2::text, $3::bytea, $7::text FROM ok"
-	" ON CONFLICT (openid) DO UPDATE SET"
-	"  session_key_enc = EXCLUDED.session_key_enc,"
-	"  session_key_kid = EXCLUDED.session_key_kid,"
-	"  unionid = COALESCE(EXCLUDED.unionid, x.unionid),"
-	"  updated_at = now()"
-	" RETURNING x.*, (x.xmax = 0) AS is_new"
-	"), r AS ("
-	" DELETE FROM sessions WHERE token_hash = $4 AND EXISTS"
-	"  (SELECT 1 FROM ok)"
-	"), s AS ("
-	" INSERT INTO sessions (token_hash, user_id, expires_at)"
-	" SELECT $5, u.id, now() + make_interval(secs => $6::int) FROM u"
-	")"
-	" SELECT " USER_COLS("u") ", u.is_new, l.n, l.retry"
-	" FROM (SELECT 1) one LEFT JOIN u ON true LEFT JOIN l ON true", 0 };
+	"SELECT * FROM wxauth_login($1::text, $2::text, $3::bytea, $4::bytea,"
+	" $5::bytea, $6::int, $7::text, $8::text, $9::int, $10::int)", 0 };
 
 enum err
 db_login(struct db *db, const struct db_login *in, struct user *u,
@@ -547,37 +521,21 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
 
 /*
  * Session lookup, expiry checks, the user row and the rare last-seen touch
- * in one round trip.  The UPDATE changes a row (and so writes) only when
- * last_seen is older than the touch interval; otherwise the statement
+ * in one round trip (migrations/0004, wxauth_session_user: its plan is kept
+ * by the server connection).  The UPDATE changes a row (and so writes)
+ * only when last_seen is older than the touch interval; otherwise the call
  * assigns no transaction id and commits nothing.
  */
-#define SESSION_USER_SQL(extra) \
-	"WITH s AS (" \
-	" SELECT token_hash, user_id, expires_at, last_seen FROM sessions" \
-	" WHERE token_hash = $1 AND expires_at > now()" \
-	"  AND last_seen > now() - make_interval(secs => $2::int)" \
-	"), t AS (" \
-	" UPDATE sessions SET last_seen = now() FROM s" \
-	" WHERE sessions.token_hash = s.token_hash" \
-	"  AND s.last_seen <= now() - make_interval(secs => $3::int)" \
-	")" \
-	" SELECT " USER_COLS("u") "," \
-	" ceil(extract(epoch FROM LEAST(s.expires_at," \
-	"  s.last_seen + make_interval(secs => $2::int)) - now()))::bigint" \
-	extra \
-	" FROM s JOIN users u ON u.id = s.user_id"
-
 static const struct stmt st_session_user = { "session_user",
-	SESSION_USER_SQL(""), 1 };
+	"SELECT * FROM wxauth_session_user($1::bytea, $2::int, $3::int)", 1 };
 /*
  * The same, with the sealed session_key for the routes that need it, and
  * this session's decrypt failures in the current window ($4: its counter
  * key, $5: the window in seconds; see db_limit_hit()).
  */
 static const struct stmt st_session_user_key = { "session_user_key",
-	SESSION_USER_SQL(", u.session_key_enc, u.session_key_kid,"
-	" COALESCE((SELECT n FROM rate_counters WHERE key = $4"
-	"  AND window_start = " WINDOW_START("$5::int") "), 0)"), 1 };
+	"SELECT * FROM wxauth_session_user_key($1::bytea, $2::int, $3::int,"
+	" $4::text, $5::int)", 1 };
 
 /*
  * Copy a bytea column (text result: hex escaped) and the text column after
