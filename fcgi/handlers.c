@@ -16,6 +16,23 @@
 #include "wxauth.h"
 
 /* The session token the request presents, hashed; 0 if there is none. */
+
+struct wx *
+wx_client(struct ctx *c)
+{
+	if (c->wx == NULL)
+		c->wx = wx_pool_get(c->app->wxp);
+	return c->wx;
+}
+
+/* Done with WeChat for this request: the client goes back at once. */
+static void
+wx_done(struct ctx *c)
+{
+	wx_pool_put(c->app->wxp, c->wx);
+	c->wx = NULL;
+}
+
 static int
 presented(const struct req *rq, uint8_t hash[SHA256_LEN])
 {
@@ -171,8 +188,11 @@ h_auth_login(struct ctx *c)
 	    cfg->trusted_proxies, addr);
 	if ((er = limit_take(c, LIMIT_LOGIN_IP, addr, NULL)) != ERR_OK)
 		return er;
+	if (wx_client(c) == NULL)
+		return ERR_INTERNAL;
 	er = wx_code2session(c->wx, c->pa->v[0].s, &ws, &c->rp->retry_after,
 	    c->rq->rid);
+	wx_done(c);
 	if (er != ERR_OK)
 		return er;
 	if (sess_token_new(tok, newh) == -1 ||
@@ -305,8 +325,11 @@ remote_check(struct ctx *c, const struct user *u, const struct sealed *sk,
 	a.signature = hex;
 	a.valid = 0;
 	a.retry_after = &c->rp->retry_after;
+	if (wx_client(c) == NULL)
+		return ERR_INTERNAL;
 	er = token_call(&c->app->tokens, c->wx, checksession_fn, &a,
 	    c->rq->rid);
+	wx_done(c);
 	*valid = a.valid;
 	return er;
 }
@@ -553,8 +576,14 @@ h_bind_phone(struct ctx *c)
 		a.appid = c->app->cfg->wx_appid;
 		a.ph = &ph;
 		a.retry_after = &c->rp->retry_after;
-		if ((er = token_call(&c->app->tokens, c->wx, phone_fn, &a,
-		    c->rq->rid)) != ERR_OK) {
+		if (wx_client(c) == NULL) {
+			er = ERR_INTERNAL;
+			goto out;
+		}
+		er = token_call(&c->app->tokens, c->wx, phone_fn, &a,
+		    c->rq->rid);
+		wx_done(c);
+		if (er != ERR_OK) {
 			if (er == ERR_INVALID_CODE)
 				reply_err(c->rp, er, "手机号授权已失效，请重新授权");
 			goto out;

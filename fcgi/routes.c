@@ -64,7 +64,7 @@ route_find(const char *path)
 }
 
 void
-dispatch(const struct app *app, struct wx *wx, struct req *rq,
+dispatch(const struct app *app, struct req *rq,
     struct reply *rp, body_reader rd, void *rdarg, const char **route_name)
 {
 	const struct route	*rt;
@@ -109,12 +109,13 @@ dispatch(const struct app *app, struct wx *wx, struct req *rq,
 	} else
 		memset(&pa, 0, sizeof(pa));
 	ctx.app = app;
-	ctx.wx = wx;
+	ctx.wx = NULL;
 	ctx.rq = rq;
 	ctx.pa = &pa;
 	ctx.rp = rp;
 	ctx.fail_key[0] = '\0';
 	er = rt->fn(&ctx);
+	wx_pool_put(app->wxp, ctx.wx);
 	if (er != ERR_OK) {
 		/* Keep the handler's message only when it set the outcome too. */
 		if (rp->er != er)

@@ -49,7 +49,7 @@ elapsed_ms(const struct timespec *t0)
 }
 
 void
-serve_request(const struct app *app, struct wx *wx, FCGX_Request *fr)
+serve_request(const struct app *app, FCGX_Request *fr)
 {
 	struct timespec	 t0;
 	struct req	 rq;
@@ -62,7 +62,7 @@ serve_request(const struct app *app, struct wx *wx, FCGX_Request *fr)
 	req_init(&rq, fcgi_get, fr->envp);
 	reply_init(&rp);
 	buf_init(&out, REPLY_MAX);
-	dispatch(app, wx, &rq, &rp, read_body, fr, &route);
+	dispatch(app, &rq, &rp, read_body, fr, &route);
 	if (reply_render(&rp, rq.rid, &out) == -1)
 		log_msg(LOG_ERROR, rq.rid, "reply over %d bytes", REPLY_MAX);
 	if (FCGX_PutStr(out.p, (int)out.len, fr->out) != (int)out.len)
@@ -101,12 +101,15 @@ app_open(struct app *app, struct wx_conf *wc, const struct config *cfg)
 	wc->ca_file = cfg->wx_ca_file;
 	wc->timeout_ms = cfg->wx_timeout_ms;
 	wc->allow_http = cfg->wx_allow_http;
+	app->wxp = wx_pool_new(wc, (size_t)cfg->threads);
 	return 0;
 }
 
 void
 app_close(struct app *app)
 {
+	wx_pool_free(app->wxp);
+	app->wxp = NULL;
 	db_close(app->db);
 	app->db = NULL;
 }

@@ -21,12 +21,15 @@ struct app {
 	const struct config	*cfg;
 	struct db		*db;
 	struct token_src	 tokens;	/* the shared access_token */
+	struct wx_pool		*wxp;	/* WeChat clients (wx.h) */
 };
 
 /* Everything a handler may use; all of it borrowed. */
 struct ctx {
 	const struct app	*app;
-	struct wx		*wx;	/* this thread's WeChat client */
+	struct wx		*wx;	/* borrowed from app->wxp on the first
+					   WeChat call (wx_client()), returned
+					   by dispatch() */
 	const struct req	*rq;
 	const struct params	*pa;	/* validated, parallel to the route's spec */
 	struct reply		*rp;	/* filled by the handler */
@@ -54,14 +57,15 @@ typedef int (*body_reader)(void *arg, struct buf *b);
  * and run its handler, leaving the outcome in rp.  *route_name is set to the
  * route's path, or "-" when none matched.
  */
-void	dispatch(const struct app *, struct wx *, struct req *rq,
+void	dispatch(const struct app *, struct req *rq,
 	    struct reply *rp, body_reader rd, void *rdarg,
 	    const char **route_name);
 
 /*
- * The application of one process (serve.c): its database pool and token
- * source from cfg, and in *wc the WeChat settings each thread's client is
- * made from (wx_new).  cfg must outlive both.  0, or -1 if out of memory.
+ * The application of one process (serve.c): its database pool, token
+ * source and WeChat clients (at most cfg->threads) from cfg, with *wc the
+ * WeChat settings they are made from.  cfg and wc must outlive it.  0, or
+ * -1 if the database pool cannot be made.
  */
 int	app_open(struct app *, struct wx_conf *wc, const struct config *cfg);
 void	app_close(struct app *);
@@ -72,7 +76,10 @@ void	app_close(struct app *);
  * The caller finishes it (FCGX_Finish_r).
  */
 struct FCGX_Request;
-void	serve_request(const struct app *, struct wx *, struct FCGX_Request *);
+void	serve_request(const struct app *, struct FCGX_Request *);
+
+/* The WeChat client of this request (handlers.c): NULL if none can be made. */
+struct wx	*wx_client(struct ctx *);
 
 /*
  * Where handlers find their parameters in ctx->pa->v: the order of the

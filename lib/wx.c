@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,6 +95,13 @@ wx_new(const struct wx_conf *conf)
 	curl_easy_setopt(wx->h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(wx->h, CURLOPT_WRITEDATA, wx);
 	curl_easy_setopt(wx->h, CURLOPT_MAXFILESIZE, (long)WX_REPLY_MAX);
+	/*
+	 * WeChat's replies and our requests are a few hundred bytes: small
+	 * buffers (libcurl's defaults are 16 KiB down, 64 KiB up, for each of
+	 * a worker's threads) keep a worker's memory small.
+	 */
+	curl_easy_setopt(wx->h, CURLOPT_BUFFERSIZE, 4096L);
+	curl_easy_setopt(wx->h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	return wx;
 }
 
@@ -105,6 +113,82 @@ wx_free(struct wx *wx)
 	curl_easy_cleanup(wx->h);
 	buf_free(&wx->reply);
 	free(wx);
+}
+
+struct wx_pool {
+	const struct wx_conf	*conf;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct wx		**idle;		/* a stack: the last put on top */
+	size_t			 nidle, made, max;
+};
+
+struct wx_pool *
+wx_pool_new(const struct wx_conf *conf, size_t max)
+{
+	struct wx_pool	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->idle = calloc(max > 0 ? max : 1, sizeof(*p->idle))) == NULL)
+		abort();
+	p->conf = conf;
+	p->max = max > 0 ? max : 1;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	return p;
+}
+
+void
+wx_pool_free(struct wx_pool *p)
+{
+	size_t	 i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nidle; i++)
+		wx_free(p->idle[i]);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->idle);
+	free(p);
+}
+
+struct wx *
+wx_pool_get(struct wx_pool *p)
+{
+	struct wx	*wx = NULL;
+	size_t		 n = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->nidle == 0 && p->made == p->max)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->nidle > 0)
+		wx = p->idle[--p->nidle];
+	else
+		n = ++p->made;
+	pthread_mutex_unlock(&p->mu);
+	if (wx != NULL)
+		return wx;
+	if ((wx = wx_new(p->conf)) == NULL) {
+		pthread_mutex_lock(&p->mu);
+		p->made--;
+		pthread_cond_signal(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	} else
+		log_msg(LOG_INFO, NULL, "wx: %zu WeChat clients in this "
+		    "process", n);
+	return wx;
+}
+
+void
+wx_pool_put(struct wx_pool *p, struct wx *wx)
+{
+	if (wx == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->idle[p->nidle++] = wx;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 }
 
 /*

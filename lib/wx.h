@@ -50,6 +50,21 @@ struct wx_conf {
 struct wx	*wx_new(const struct wx_conf *conf);
 void		 wx_free(struct wx *);
 
+/*
+ * The clients of a process, lent to one thread at a time.  A worker's
+ * threads do not each keep a client: a client holds a TLS connection to
+ * WeChat (OpenSSL's context and buffers, ~130 KiB), and most requests
+ * make no WeChat call.  wx_pool_get() gives the client returned last (its
+ * connection is the likeliest still open), or makes one, up to max, then
+ * waits for one; NULL if libcurl cannot make a handle.  So a process holds
+ * as many clients as it ever had calls in flight at once.
+ */
+struct wx_pool;
+struct wx_pool	*wx_pool_new(const struct wx_conf *conf, size_t max);
+void		 wx_pool_free(struct wx_pool *);
+struct wx	*wx_pool_get(struct wx_pool *);
+void		 wx_pool_put(struct wx_pool *, struct wx *);
+
 struct wx_session {
 	char	openid[WX_OPENID_MAX + 1];
 	char	unionid[WX_OPENID_MAX + 1];	/* "" when WeChat gave none */

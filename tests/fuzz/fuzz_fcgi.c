@@ -76,7 +76,6 @@
 static struct config	 cfg;
 static struct app	 app;
 static struct wx_conf	 wc;
-static struct wx	*wx;
 static int		 lsock = -1;	/* a listener nobody connects to */
 static char		 dir[256];
 static long		 execs, leaky, known_libfcgi, skipped;
@@ -219,7 +218,7 @@ connection(const uint8_t *in, size_t inlen)
 		 * which has nothing: -EAGAIN, as a worker's losing thread.
 		 */
 		while (FCGX_Accept_r(&fr) >= 0)
-			serve_request(&app, wx, &fr);
+			serve_request(&app, &fr);
 		FCGX_Finish_r(&fr);
 		in_libfcgi = 0;
 	} else
@@ -409,7 +408,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	log_set_level(cfg.log_level);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || FCGX_Init() != 0 ||
-	    app_open(&app, &wc, &cfg) == -1 || (wx = wx_new(&wc)) == NULL)
+	    app_open(&app, &wc, &cfg) == -1)
 		abort();
 
 	/* The pool's listening socket, never connected to. */
