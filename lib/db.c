@@ -878,12 +878,9 @@ out:
 
 /* ---- rate limits --------------------------------------------------------- */
 
+/* Count one event (migrations/0004, wxauth_limit_hit). */
 static const struct stmt st_limit_hit = { "limit_hit",
-	"INSERT INTO rate_counters AS r (key, window_start, n)"
-	" VALUES ($1, " WINDOW_START("$2::int") ", 1)"
-	" ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + 1"
-	" RETURNING n, GREATEST(1, ceil(extract(epoch FROM r.window_start"
-	"  + make_interval(secs => $2::int) - now())))::int", 0 };
+	"SELECT * FROM wxauth_limit_hit($1::text, $2::int)", 0 };
 
 enum err
 db_limit_hit(struct db *db, const char *key, long window, long *count,

@@ -134,3 +134,20 @@ BEGIN
 	FROM (SELECT 1) one LEFT JOIN u ON true LEFT JOIN l ON true;
 END
 $$;
+
+-- One event counted against a limit (lib/limit.h): the count in the fixed
+-- window of p_window seconds now falls in, and the seconds left in it.
+CREATE FUNCTION wxauth_limit_hit(p_key text, p_window int)
+RETURNS TABLE (n integer, retry integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
+	INSERT INTO rate_counters AS r (key, window_start, n)
+	VALUES (p_key, to_timestamp(floor(extract(epoch FROM now())
+	 / p_window) * p_window), 1)
+	ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + 1
+	RETURNING r.n, GREATEST(1, ceil(extract(epoch FROM r.window_start
+	 + make_interval(secs => p_window) - now())))::int;
+END
+$$;
