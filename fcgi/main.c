@@ -13,7 +13,8 @@
  *				this before starting workers that would only die)
  *
  * A worker serves WXAUTH_THREADS requests at once, each thread with its own
- * FCGX_Request and WeChat client, all sharing one small PostgreSQL pool:
+ * FCGX_Request, all sharing one small PostgreSQL pool and a pool of WeChat
+ * clients (made as calls need them, freed after WX_CLIENT_IDLE_MS unused):
  * a thread waiting on WeChat's round trip holds no other request up.
  *
  * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT and SIGUSR1 stop the worker
@@ -49,6 +50,7 @@
 #define STOP_GRACE_S	10		/* most time in-flight requests get */
 #define THREAD_STACK	(512 * 1024)
 #define POLL_MS		200		/* how soon an idle thread sees a stop */
+#define WX_CLIENT_IDLE_MS 10000		/* a WeChat client unused this long goes */
 
 struct worker {
 	pthread_t		 tid;
@@ -294,18 +296,27 @@ maint_main(void *arg)
 	const struct config	*cfg = arg;
 	struct timespec		 tick = { 0, 200 * 1000 * 1000 };
 	uint8_t			 r[2];
-	long			 wait, n;
+	long			 wait = 0, n, since_trim = 0;
 
 	while (!stopping) {
-		wait = cfg->purge_interval * 1000;
-		if (crypto_random(r, sizeof(r)) == 0)
-			wait += (long)((r[0] | r[1] << 8) % 4001 - 2000) *
-			    cfg->purge_interval / 10;
-		for (; wait > 0 && !stopping; wait -= 200)
-			nanosleep(&tick, NULL);
+		if (wait <= 0 && cfg->purge_interval > 0) {
+			wait = cfg->purge_interval * 1000;
+			if (crypto_random(r, sizeof(r)) == 0)
+				wait += (long)((r[0] | r[1] << 8) % 4001 -
+				    2000) * cfg->purge_interval / 10;
+		}
+		nanosleep(&tick, NULL);
+		wait -= 200;
 		if (stopping)
 			break;
-		if ((n = purge(app.db, cfg->session_idle)) > 0)
+		/* WeChat clients left over from a burst of calls. */
+		if ((since_trim += 200) >= 1000) {
+			since_trim = 0;
+			if (wx_pool_trim(app.wxp, WX_CLIENT_IDLE_MS) > 0)
+				malloc_trim(0);
+		}
+		if (cfg->purge_interval > 0 && wait <= 0 &&
+		    (n = purge(app.db, cfg->session_idle)) > 0)
 			log_msg(LOG_INFO, NULL, "purge: %ld expired rows deleted",
 			    n);
 	}
@@ -448,8 +459,7 @@ main(int argc, char *argv[])
 			return 1;
 		}
 	}
-	if (cfg.purge_interval > 0 &&
-	    pthread_create(&maint, &ta, maint_main, &cfg) != 0) {
+	if (pthread_create(&maint, &ta, maint_main, &cfg) != 0) {
 		log_msg(LOG_ERROR, NULL, "cannot start the maintenance thread");
 		return 1;
 	}
@@ -466,8 +476,7 @@ main(int argc, char *argv[])
 		break;
 	}
 	stop_workers(ws, cfg.threads);
-	if (cfg.purge_interval > 0)
-		pthread_join(maint, NULL);
+	pthread_join(maint, NULL);
 	free(ws);
 	app_close(&app);
 	curl_global_cleanup();

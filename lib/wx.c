@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -120,8 +121,18 @@ struct wx_pool {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct wx		**idle;		/* a stack: the last put on top */
+	long long		*idle_at;	/* when each was put, ms */
 	size_t			 nidle, made, max;
 };
+
+static long long
+mono_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 struct wx_pool *
 wx_pool_new(const struct wx_conf *conf, size_t max)
@@ -129,7 +140,9 @@ wx_pool_new(const struct wx_conf *conf, size_t max)
 	struct wx_pool	*p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->idle = calloc(max > 0 ? max : 1, sizeof(*p->idle))) == NULL)
+	    (p->idle = calloc(max > 0 ? max : 1, sizeof(*p->idle))) == NULL ||
+	    (p->idle_at = calloc(max > 0 ? max : 1, sizeof(*p->idle_at))) ==
+	    NULL)
 		abort();
 	p->conf = conf;
 	p->max = max > 0 ? max : 1;
@@ -150,6 +163,7 @@ wx_pool_free(struct wx_pool *p)
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->idle);
+	free(p->idle_at);
 	free(p);
 }
 
@@ -186,9 +200,37 @@ wx_pool_put(struct wx_pool *p, struct wx *wx)
 	if (wx == NULL)
 		return;
 	pthread_mutex_lock(&p->mu);
+	p->idle_at[p->nidle] = mono_ms();
 	p->idle[p->nidle++] = wx;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+size_t
+wx_pool_trim(struct wx_pool *p, long idle_ms)
+{
+	struct wx	*gone[64];
+	long long	 now = mono_ms();
+	size_t		 n = 0, i;
+
+	/* The bottom of the stack has been idle longest. */
+	pthread_mutex_lock(&p->mu);
+	while (n < sizeof(gone) / sizeof(gone[0]) && n < p->nidle &&
+	    now - p->idle_at[n] > idle_ms) {
+		gone[n] = p->idle[n];
+		n++;
+	}
+	if (n > 0) {
+		memmove(p->idle, p->idle + n, (p->nidle - n) * sizeof(*p->idle));
+		memmove(p->idle_at, p->idle_at + n,
+		    (p->nidle - n) * sizeof(*p->idle_at));
+		p->nidle -= n;
+		p->made -= n;
+	}
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < n; i++)
+		wx_free(gone[i]);
+	return n;
 }
 
 /*

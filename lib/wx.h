@@ -64,6 +64,11 @@ struct wx_pool	*wx_pool_new(const struct wx_conf *conf, size_t max);
 void		 wx_pool_free(struct wx_pool *);
 struct wx	*wx_pool_get(struct wx_pool *);
 void		 wx_pool_put(struct wx_pool *, struct wx *);
+/*
+ * Free the clients idle for over idle_ms (the connection and OpenSSL state
+ * of a burst of calls go back when the burst is over).  Returns how many.
+ */
+size_t		 wx_pool_trim(struct wx_pool *, long idle_ms);
 
 struct wx_session {
 	char	openid[WX_OPENID_MAX + 1];
