@@ -88,19 +88,19 @@ count_served(void)
 }
 
 /*
- * Wait until the listening socket has a connection (or a stop begins).
- * 1: try to accept; 0: stopping.  No signal is ever used to interrupt a
+ * Wait until fd -- the listening socket, or a connection the web server
+ * keeps -- is readable (or a stop begins).  1: accept or read; 0: stopping.  No signal is ever used to interrupt a
  * thread: libfcgi's accept also reads the new connection's first bytes
  * (waiting up to 2 s for them on a unix socket), and a signal there would
  * cut a request short.
  */
 static int
-wait_connection(void)
+wait_readable(int fd)
 {
 	struct pollfd	 p;
 
 	while (!stopping) {
-		p.fd = 0;
+		p.fd = fd;
 		p.events = POLLIN;
 		p.revents = 0;
 		if (poll(&p, 1, POLL_MS) > 0)
@@ -122,9 +122,19 @@ accept_one(struct worker *w)
 	struct timespec	 dl;
 	int		 rc;
 
-	/* A connection the web server keeps open needs no accept. */
-	if (w->fr.ipcFd >= 0)
-		return FCGX_Accept_r(&w->fr);
+	/*
+	 * A connection the web server keeps open (nginx's fastcgi_keep_conn)
+	 * needs no accept: wait for its next request, or for a stop, which
+	 * closes it while it is idle (nginx drops an idle connection that
+	 * closes and sends the next request on another).
+	 */
+	if (w->fr.ipcFd >= 0) {
+		if (wait_readable(w->fr.ipcFd))
+			return FCGX_Accept_r(&w->fr);
+		w->fr.keepConnection = 0;
+		FCGX_Finish_r(&w->fr);
+		return -EINTR;
+	}
 	for (;;) {
 		if (stopping)
 			return -EINTR;
@@ -137,7 +147,7 @@ accept_one(struct worker *w)
 		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
 			break;
 	}
-	rc = wait_connection() ? FCGX_Accept_r(&w->fr) : -EINTR;
+	rc = wait_readable(0) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
 	return rc;
 }
