@@ -17,8 +17,10 @@
  *				exchanged and its openid is the user
  *
  * Threads as the worker has them (WXAUTH_THREADS, each with its own
- * FCGX_Request, accepting in turn), and a connection per thread: no pool to
- * wait for, which only flatters the floor.  Reads DATABASE_URL, WX_API_BASE,
+ * FCGX_Request, accepting in turn; a connection the web server keeps needs
+ * no accept), and PostgreSQL connections as the worker has them: a pool of
+ * WXAUTH_DB_POOL per process, made as needed, shared by the threads.  Reads
+ * DATABASE_URL, WX_API_BASE,
  * WX_APPID, WX_SECRET, WX_CA_FILE like the worker.  `floor check-config`
  * exits 0 (the pool script asks).
  */
@@ -43,6 +45,41 @@ static enum mode	 mode;
 static const char	*dburl;
 static struct wx_conf	 wc;
 static pthread_mutex_t	 accept_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The PostgreSQL connections of the process. */
+static pthread_mutex_t	 pg_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 pg_cv = PTHREAD_COND_INITIALIZER;
+static PGconn		*pg_idle[THREADS_MAX];
+static long		 pg_nidle, pg_made, pg_max = 4;	/* wxauth's default */
+
+static PGconn *
+pg_get(void)
+{
+	PGconn	*c = NULL;
+
+	pthread_mutex_lock(&pg_mu);
+	while (pg_nidle == 0 && pg_made == pg_max)
+		pthread_cond_wait(&pg_cv, &pg_mu);
+	if (pg_nidle > 0)
+		c = pg_idle[--pg_nidle];
+	else
+		pg_made++;
+	pthread_mutex_unlock(&pg_mu);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		PQfinish(c);
+		c = PQconnectdb(dburl);
+	}
+	return c;
+}
+
+static void
+pg_put(PGconn *c)
+{
+	pthread_mutex_lock(&pg_mu);
+	pg_idle[pg_nidle++] = c;
+	pthread_cond_signal(&pg_cv);
+	pthread_mutex_unlock(&pg_mu);
+}
 
 static const char	 hello[] = "{\"code\":0,\"msg\":\"ok\",\"res\":{\"ok\":true}}";
 
@@ -124,16 +161,16 @@ thread_main(void *arg)
 	if (mode == M_LOGIN_WX && (wx = wx_new(&wc)) == NULL)
 		return NULL;
 	for (;;) {
-		pthread_mutex_lock(&accept_mu);
-		rc = FCGX_Accept_r(&fr);
-		pthread_mutex_unlock(&accept_mu);
+		if (fr.ipcFd >= 0)
+			rc = FCGX_Accept_r(&fr);	/* a kept connection */
+		else {
+			pthread_mutex_lock(&accept_mu);
+			rc = FCGX_Accept_r(&fr);
+			pthread_mutex_unlock(&accept_mu);
+		}
 		if (rc < 0)
 			break;
-		if (mode != M_HELLO && (pg == NULL ||
-		    PQstatus(pg) != CONNECTION_OK)) {
-			PQfinish(pg);
-			pg = PQconnectdb(dburl);
-		}
+		pg = mode != M_HELLO ? pg_get() : NULL;
 		ok = 1;
 		switch (mode) {
 		case M_HELLO:
@@ -150,10 +187,15 @@ thread_main(void *arg)
 			break;
 		case M_LOGIN_WX:
 			query_code(&fr, code, sizeof(code));
+			pg_put(pg);	/* not held across the upstream call */
 			ok = code[0] != '\0' && wx_code2session(wx, code, &ws,
-			    &retry, NULL) == ERR_OK && login(pg, ws.openid) == 0;
+			    &retry, NULL) == ERR_OK;
+			pg = pg_get();
+			ok = ok && login(pg, ws.openid) == 0;
 			break;
 		}
+		if (pg != NULL)
+			pg_put(pg);
 		if (ok)
 			answer(&fr, 200, hello);
 		else
@@ -161,7 +203,6 @@ thread_main(void *arg)
 			    "\"error\":\"unavailable\"}");
 		FCGX_Finish_r(&fr);
 	}
-	PQfinish(pg);
 	if (wx != NULL)
 		wx_free(wx);
 	return NULL;
@@ -172,7 +213,8 @@ main(int argc, char *argv[])
 {
 	pthread_t	 t[THREADS_MAX];
 	const char	*m = getenv("FLOOR_MODE"), *n = getenv("WXAUTH_THREADS");
-	long		 threads = n != NULL ? strtol(n, NULL, 10) : 16, i;
+	const char	*dp = getenv("WXAUTH_DB_POOL");
+	long		 threads = n != NULL ? strtol(n, NULL, 10) : 32, i;
 
 	if (argc == 2 && strcmp(argv[1], "check-config") == 0)
 		return 0;
@@ -189,7 +231,11 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (threads < 1 || threads > THREADS_MAX)
-		threads = 16;
+		threads = 32;
+	if (dp != NULL && (pg_max = strtol(dp, NULL, 10)) < 1)
+		pg_max = 1;
+	if (pg_max > THREADS_MAX)
+		pg_max = THREADS_MAX;
 	dburl = getenv("DATABASE_URL");
 	if (mode != M_HELLO && dburl == NULL) {
 		fprintf(stderr, "floor: DATABASE_URL is not set\n");

@@ -103,7 +103,7 @@ test_defaults(void)
 	CHECK(cfg.session_idle == 86400);
 	CHECK(cfg.wx_timeout_ms == 5000);
 	CHECK(cfg.threads == 32);
-	CHECK(cfg.db_pool == 2);
+	CHECK(cfg.db_pool == 4);
 	CHECK(cfg.db_wait_ms == 3000);
 	CHECK(cfg.log_level == LOG_INFO);
 	CHECK(cfg.wx_allow_http == 0);
