@@ -4,7 +4,7 @@ integration suite through the real stack behind lighttpd, again behind
 Apache and nginx, again through PgBouncer in transaction pooling mode, again
 with the worker under ASan+UBSan, one worker under valgrind, the pool under
 load behind lighttpd and Apache, the fault tests, the fuzzers for a bounded
-time, and the deployment files' static checks.
+time, the deployment files' static checks, and make bench's own parts.
 Prints each stage's tally and a last line "N passed, M failed"; exits
 non-zero on any failure."""
 
@@ -40,6 +40,9 @@ STAGES = [
      [PY, "tests/integration/faults.py"], {}),
     ("fuzzing (bounded, ASan+UBSan)", [PY, "tests/fuzz/run.py"], {}),
     ("deployment files", [PY, "tests/deploy/check.py"], {}),
+    ("make bench's parts: the fast fake WeChat, the floor responder",
+     ["sh", "-c", "make --no-print-directory build/tests/bench/floor build/tests/bench/wxbench"
+      " >/dev/null && exec %s tests/bench/selftest.py" % PY], {}),
 ]
 
 

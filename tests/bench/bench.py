@@ -479,6 +479,8 @@ class Bench:
         log = self.S.pg.logfile
         mark = os.path.getsize(log)
         self.psql("ALTER SYSTEM SET auto_explain.log_min_duration = 0")
+        # The statements inside the PL/pgSQL functions of migration 0004.
+        self.psql("ALTER SYSTEM SET auto_explain.log_nested_statements = on")
         self.psql("SELECT pg_reload_conf()")
         time.sleep(0.5)
         toks = open(self.tokens_file).read().split()
@@ -495,6 +497,7 @@ class Bench:
                         ctype="application/x-www-form-urlencoded")
         harness.request(base, "GET", "/healthz")
         self.psql("ALTER SYSTEM RESET auto_explain.log_min_duration")
+        self.psql("ALTER SYSTEM RESET auto_explain.log_nested_statements")
         self.psql("SELECT pg_reload_conf()")
         with open(log, errors="replace") as f:
             f.seek(mark)
@@ -588,6 +591,60 @@ class Report:
                 out.append(r)
         return "\n".join(out)
 
+    def q(self, a, b):
+        if a not in self.c or b not in self.c or not self.c[b]["rps"]:
+            return None
+        return self.c[a]["rps"] / self.c[b]["rps"]
+
+    def targets(self):
+        """The issue's targets against this run's figures."""
+        lat = self.r["meta"]["latency"]
+        mem = self.r["memory"]
+        rows = []
+
+        def row(what, target, got, ok):
+            rows.append("| %s | %s | %s | %s |" % (what, target, got,
+                                                  "–" if ok is None else ("met" if ok else "**not met**")))
+
+        for k in ("info", "check_session"):
+            v = self.q(k, "F2")
+            row("%s against F2 (FastCGI + one round trip)" % k, "≥ 0.85×",
+                "%.2f×" % v if v else "–", v >= 0.85 if v else None)
+        v = self.q("login", "F3b")
+        row("login (0 ms) against F3b (the login writes as one statement)", "≥ 0.85×",
+            "%.2f× (%.2f× F4, which adds the WeChat call)" % (v, self.q("login", "F4") or 0)
+            if v else "–", v >= 0.85 if v else None)
+        v = self.q("login_%dms" % lat, "login")
+        row("login at %d ms against login at 0 ms" % lat, "≥ 0.8×", "%.2f×" % v if v else "–",
+            v >= 0.8 if v else None)
+        conns = max([c.get("pg_conns", 0) for k, c in self.c.items()
+                     if not k.startswith("F")] or [0])
+        cores = self.r["meta"]["cpus"] or 1
+        row("PostgreSQL connections, any concurrency (wxauth)", "≤ %d (4 per core)" % (4 * cores),
+            "%d" % conns, conns <= 4 * cores)
+        if mem:
+            last = max(w["private"] for w in mem[-1][1]) if mem[-1][1] else 0
+            first = max(w["private"] for w in mem[1][1]) if len(mem) > 1 and mem[1][1] else 0
+            row("private memory per worker after %d requests" % mem[-1][0], "≤ 4096 KiB, flat",
+                "%d KiB (%+d KiB since the first quarter)" % (last, last - first),
+                last <= 4096 and last - first <= 256)
+        for k in ("info", "login"):
+            v = self.q("scale_%s_big" % k, "scale_%s_small" % k)
+            sc = self.r.get("scale") or {}
+            row("%s at %s users/sessions against %s" % (
+                k, "{:,}".format(sc.get("users_big", 0)), "{:,}".format(sc.get("users_small", 0))),
+                "within 10 %", "%.2f×" % v if v else "–", v >= 0.9 if v else None)
+        v = [self.q(k + "_nginx", k) for k in ("F1", "F2", "info", "login")]
+        row("nginx (keep_conn) against lighttpd: F1, F2, info, login", "the faster is the default",
+            ", ".join("%.2f×" % x for x in v if x), None)
+        bad = [(k, c["non2xx"], c["socket_errors"]) for k, c in self.c.items()
+               if not k.startswith("sweep") and not k.startswith("scale")
+               and (c["non2xx"] or c["socket_errors"])]
+        row("non-2xx and socket errors at the default settings", "0",
+            "0" if not bad else "; ".join("%s: %d / %d" % b for b in bad), not bad)
+        return ("## Targets\n\n| target | wanted | this run | |\n|---|---|---|---|\n" +
+                "\n".join(rows) + "\n")
+
     def plots(self):
         sw = self.r["sweeps"]
         d = os.path.join(ROOT, "docs")
@@ -656,6 +713,7 @@ class Report:
                  "statement |\n"
                  "| F4 | F3b after one jscode2session call with wxauth's own WeChat client |\n")
         fl = {e: self.FLOOR_OF[e] for e in ep}
+        L.append(self.targets() + "\n")
         L.append(self.table(floors) + "\n")
         L.append("## Endpoints behind lighttpd (WeChat at 0 ms)\n")
         L.append(self.table(ep, fl) + "\n")
