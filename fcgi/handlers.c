@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "avatar.h"
 #include "enc.h"
 #include "jsonx.h"
 #include "log.h"
@@ -605,4 +606,122 @@ out:
 	json_object_put(dec);
 	user_free(&u);
 	return er;
+}
+
+/*
+ * POST /api/user/avatar: the image of the multipart part "file" (what
+ * wx.uploadFile sends for <button open-type="chooseAvatar">'s file), told
+ * by its bytes, at most AVATAR_MAX; stored once under its id and made the
+ * user's avatar_url.
+ */
+enum err
+h_avatar_upload(struct ctx *c)
+{
+	struct avatar_upload	 up;
+	struct user		 u, nu;
+	const char		*type;
+	char			 id[AVATAR_ID_LEN + 1];
+	char			 url[sizeof(AVATAR_PATH) + AVATAR_ID_LEN];
+	long			 exp;
+	enum err		 er;
+
+	if ((er = authenticate(c, &u, &exp, NULL)) != ERR_OK)
+		return er;
+	c->rp->uid = u.id;
+	if (avatar_find_file(c->rq->content_type, (const uint8_t *)c->rq->body.p,
+	    c->rq->body.len, &up) == -1) {
+		reply_err(c->rp, ERR_BAD_REQUEST, "需要 multipart/form-data 上传");
+		er = ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (up.files != 1) {
+		reply_err(c->rp, ERR_BAD_REQUEST, up.files == 0 ?
+		    "缺少文件 file" : "只能上传一个文件");
+		er = ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (up.len > AVATAR_MAX) {
+		er = ERR_PAYLOAD_TOO_LARGE;
+		goto out;
+	}
+	if ((type = avatar_sniff(up.data, up.len)) == NULL) {
+		reply_err(c->rp, ERR_BAD_REQUEST, "头像须为 JPEG、PNG、WebP 或 GIF 图片");
+		er = ERR_BAD_REQUEST;
+		goto out;
+	}
+	if (avatar_id(&c->app->cfg->keys, up.data, up.len, id) == -1) {
+		er = ERR_INTERNAL;
+		goto out;
+	}
+	snprintf(url, sizeof(url), AVATAR_PATH "%s", id);
+	if ((er = db_avatar_set(c->app->db, u.id, id, type, up.data, up.len,
+	    url, &nu, c->rq->rid)) != ERR_OK)
+		goto out;
+	c->rp->res = json_object_new_object();
+	jsonx_add_str(c->rp->res, "avatar_url", url);
+	json_object_object_add(c->rp->res, "user", user_json(&nu));
+	user_free(&nu);
+out:
+	user_free(&u);
+	return er;
+}
+
+/*
+ * Does an If-None-Match header name etag (one of a list, weak or not, or
+ * "*")?
+ */
+static int
+etag_matches(const char *inm, const char *etag)
+{
+	size_t		 n = strlen(etag);
+	const char	*p;
+
+	if (inm == NULL)
+		return 0;
+	for (p = inm; *p != '\0'; ) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
+		    p[n] == ' '))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/*
+ * GET /api/avatar/<id>: the image, no session needed (the id cannot be
+ * guessed), with its content type and a strong ETag (the id: the bytes
+ * never change), cacheable for a year; 304 when the client has it.
+ */
+enum err
+h_avatar_get(struct ctx *c)
+{
+	const char	*id = c->rq->path + sizeof(AVATAR_PATH) - 1;
+	static const char *const types[] = { "image/jpeg", "image/png",
+			    "image/gif", "image/webp" };
+	char		 type[32];
+	size_t		 i;
+	enum err	 er;
+
+	if (!avatar_id_valid(id))
+		return ERR_NOT_FOUND;
+	snprintf(c->rp->etag, sizeof(c->rp->etag), "\"%s\"", id);
+	if (etag_matches(c->rq->if_none_match, c->rp->etag)) {
+		c->rp->not_modified = 1;
+		c->rp->raw_type = types[0];	/* not sent with a 304 */
+		return ERR_OK;
+	}
+	if ((er = db_avatar_get(c->app->db, id, type, sizeof(type),
+	    &c->rp->raw, c->rq->rid)) != ERR_OK)
+		return er;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(type, types[i]) == 0)
+			c->rp->raw_type = types[i];
+	return c->rp->raw_type != NULL ? ERR_OK : ERR_INTERNAL;
 }

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "avatar.h"
 #include "opendata.h"
 #include "wxauth.h"
 
@@ -50,6 +51,10 @@ static const struct route routes[] = {
 	    SPEC(update_spec), h_update_base_info },
 	{ "/api/user/bind_wx_phone_number", METHOD_POST, BODY_MAX,
 	    SPEC(phone_spec), h_bind_phone },
+	{ "/api/user/avatar", METHOD_POST, AVATAR_BODY_MAX, NULL, 0,
+	    h_avatar_upload },
+	/* A path ending in '/' matches what continues it with no '/'. */
+	{ AVATAR_PATH, METHOD_GET, 0, NULL, 0, h_avatar_get },
 };
 
 static const struct route *
@@ -57,9 +62,15 @@ route_find(const char *path)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(routes[i].path, path) == 0)
+	size_t	 n;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		n = strlen(routes[i].path);
+		if (routes[i].path[n - 1] == '/' ? strncmp(routes[i].path, path,
+		    n) == 0 && path[n] != '\0' && strchr(path + n, '/') == NULL :
+		    strcmp(routes[i].path, path) == 0)
 			return &routes[i];
+	}
 	return NULL;
 }
 

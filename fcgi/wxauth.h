@@ -97,5 +97,7 @@ enum err	h_check_session(struct ctx *);
 enum err	h_logout(struct ctx *);
 enum err	h_update_base_info(struct ctx *);
 enum err	h_bind_phone(struct ctx *);
+enum err	h_avatar_upload(struct ctx *);
+enum err	h_avatar_get(struct ctx *);
 
 #endif

@@ -702,6 +702,71 @@ db_user_phone(struct db *db, long long uid, const struct phone *ph,
 	return one_user(res, u, "user_phone", rid);
 }
 
+/* ---- avatars --------------------------------------------------------------- */
+
+/*
+ * Store the image once (its id is a hash of its bytes: a second upload of
+ * it stores nothing) and point the user's avatar_url at it, in one
+ * statement.
+ */
+static const struct stmt st_avatar_set = { "avatar_set",
+	"WITH a AS ("
+	" INSERT INTO avatars (id, content_type, data) VALUES ($2, $3, $4)"
+	" ON CONFLICT (id) DO NOTHING"
+	")"
+	" UPDATE users SET avatar_url = $5, updated_at = now()"
+	" WHERE id = $1::bigint"
+	" RETURNING " USER_COLS("users"), 0 };
+
+enum err
+db_avatar_set(struct db *db, long long uid, const char *id, const char *ctype,
+    const uint8_t *data, size_t len, const char *url, struct user *u,
+    const char *rid)
+{
+	char		 uids[24];
+	const char	*vals[5] = { uids, id, ctype, (const char *)data, url };
+	int		 lens[5] = { 0, 0, 0, (int)len, 0 };
+	int		 fmts[5] = { 0, 0, 0, 1, 0 };
+	PGresult	*res;
+	enum err	 er;
+
+	snprintf(uids, sizeof(uids), "%lld", uid);
+	if ((er = run(db, &st_avatar_set, 5, vals, lens, fmts, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	return one_user(res, u, "avatar_set", rid);
+}
+
+static const struct stmt st_avatar_get = { "avatar_get",
+	"SELECT content_type, data FROM avatars WHERE id = $1", 1 };
+
+enum err
+db_avatar_get(struct db *db, const char *id, char *ctype, size_t ctsz,
+    struct buf *data, const char *rid)
+{
+	const char	*vals[1] = { id };
+	unsigned char	*b;
+	PGresult	*res;
+	enum err	 er;
+	size_t		 n;
+
+	if ((er = run(db, &st_avatar_get, 1, vals, NULL, NULL, &res, rid)) !=
+	    ERR_OK)
+		return er;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return ERR_NOT_FOUND;
+	}
+	snprintf(ctype, ctsz, "%s", PQgetvalue(res, 0, 0));
+	b = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1), &n);
+	PQclear(res);
+	if (b == NULL)
+		return ERR_INTERNAL;
+	er = buf_add(data, b, n) == 0 ? ERR_OK : ERR_INTERNAL;
+	PQfreemem(b);
+	return er;
+}
+
 /* ---- the shared access_token ------------------------------------------ */
 
 static const struct stmt st_token_get = { "token_get",

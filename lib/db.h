@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "err.h"
 #include "profile.h"
@@ -182,5 +183,21 @@ enum err	 db_acquire(struct db *, struct dbconn **, const char *rid);
 void		 db_release(struct db *, struct dbconn *);
 enum err	 db_exec(struct dbconn *, const char *sql, int nparams,
 		    const char *const *values, long *nrows, const char *rid);
+
+/*
+ * An uploaded avatar (avatar.h): store the image under id unless it is
+ * there already, and set the user's avatar_url to url; one statement.  Fills
+ * u (free with user_free()).
+ */
+enum err	 db_avatar_set(struct db *, long long uid, const char *id,
+		    const char *ctype, const uint8_t *data, size_t len,
+		    const char *url, struct user *u, const char *rid);
+
+/*
+ * The image stored under id: its content type into ctype (ctsz bytes) and
+ * its bytes appended to data.  ERR_NOT_FOUND when there is none.
+ */
+enum err	 db_avatar_get(struct db *, const char *id, char *ctype,
+		    size_t ctsz, struct buf *data, const char *rid);
 
 #endif

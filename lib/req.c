@@ -80,6 +80,7 @@ req_init(struct req *rq, req_getter get, void *arg)
 	rq->x_wx_session = get("HTTP_X_WX_SESSION", arg);
 	rq->remote_addr = get("REMOTE_ADDR", arg);
 	rq->forwarded_for = get("HTTP_X_FORWARDED_FOR", arg);
+	rq->if_none_match = get("HTTP_IF_NONE_MATCH", arg);
 	https = get("HTTPS", arg);
 	rq->https = https != NULL && (strcmp(https, "on") == 0 ||
 	    strcmp(https, "1") == 0);

@@ -33,6 +33,7 @@ struct req {
 	const char	*x_wx_session;	/* HTTP_X_WX_SESSION */
 	const char	*remote_addr;	/* REMOTE_ADDR */
 	const char	*forwarded_for;	/* HTTP_X_FORWARDED_FOR */
+	const char	*if_none_match;	/* HTTP_IF_NONE_MATCH */
 	int		 https;		/* HTTPS=on */
 	char		 rid[RID_MAX + 1]; /* request id: the caller's or ours */
 	struct buf	 body;		/* filled by the caller, <= its max */

@@ -13,12 +13,14 @@ void
 reply_init(struct reply *rp)
 {
 	memset(rp, 0, sizeof(*rp));
+	buf_init(&rp->raw, RESP_RAW_MAX);
 }
 
 void
 reply_free(struct reply *rp)
 {
 	json_object_put(rp->res);
+	buf_free(&rp->raw);
 	reply_init(rp);
 }
 
@@ -67,6 +69,28 @@ reply_body(const struct reply *rp, struct buf *out)
 	return rc;
 }
 
+/* A successful raw reply: the bytes, cacheable for ever (or 304). */
+static int
+render_raw(const struct reply *rp, const char *rid, struct buf *out)
+{
+	int	 rc = 0;
+
+	rc |= buf_addf(out, "Status: %s\r\n", rp->not_modified ?
+	    "304 Not Modified" : "200 OK");
+	if (!rp->not_modified)
+		rc |= buf_addf(out, "Content-Type: %s\r\n", rp->raw_type);
+	rc |= buf_addf(out, "Cache-Control: public, max-age=31536000, "
+	    "immutable\r\nX-Content-Type-Options: nosniff\r\n"
+	    "X-Request-Id: %s\r\n", rid);
+	if (rp->etag[0] != '\0')
+		rc |= buf_addf(out, "ETag: %s\r\n", rp->etag);
+	if (rp->not_modified)
+		return buf_add(out, "\r\n", 2) | rc ? -1 : 0;
+	rc |= buf_addf(out, "Content-Length: %zu\r\n\r\n", rp->raw.len);
+	rc |= buf_add(out, rp->raw.p, rp->raw.len);
+	return rc == 0 ? 0 : -1;
+}
+
 static int
 render(const struct reply *rp, const char *rid, struct buf *out)
 {
@@ -76,6 +100,8 @@ render(const struct reply *rp, const char *rid, struct buf *out)
 	size_t			 len;
 	int			 rc = 0;
 
+	if (rp->er == ERR_OK && rp->raw_type != NULL)
+		return render_raw(rp, rid, out);
 	rc |= buf_addf(out, "Status: %d %s\r\n"
 	    "Content-Type: application/json; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"

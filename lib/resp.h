@@ -5,7 +5,9 @@
  * Success: HTTP 200, {"code":0,"msg":"ok","res":{...}}.
  * Failure: the status of the err, {"code":<err>,"msg":"...","error":"<slug>"}.
  * Every reply carries Content-Type: application/json; charset=utf-8,
- * Cache-Control: no-store and X-Request-Id.
+ * Cache-Control: no-store and X-Request-Id -- but a successful raw reply
+ * (GET /api/avatar/<id>): its own type and bytes, a strong ETag, and
+ * caching for a year (immutable); 304 with no body when not_modified.
  */
 #ifndef WXAUTH_RESP_H
 #define WXAUTH_RESP_H
@@ -17,6 +19,8 @@
 
 #define RESP_MSG_MAX	256
 #define RESP_COOKIE_MAX	256
+#define RESP_ETAG_MAX	64
+#define RESP_RAW_MAX	(1024 * 1024)	/* a raw body, at most */
 
 struct reply {
 	enum err	 er;		/* outcome */
@@ -26,6 +30,11 @@ struct reply {
 	long		 retry_after;	/* > 0: Retry-After seconds */
 	unsigned	 allow;		/* 405: allowed methods (enum method bits) */
 	long long	 uid;		/* user id for the access log, 0: none */
+	/* A raw reply instead of the envelope, on success: */
+	const char	*raw_type;	/* its Content-Type, or NULL: envelope */
+	struct buf	 raw;		/* its bytes (max RESP_RAW_MAX) */
+	char		 etag[RESP_ETAG_MAX]; /* "" or a strong ETag, quoted */
+	int		 not_modified;	/* 304: the client's copy is current */
 };
 
 /* An empty reply (ERR_OK, no payload). */

@@ -121,6 +121,12 @@ def request(base, method, path, body=None, headers=None, ctype=None):
     c.close()
     resp = Resp(r.status, hl, raw)
     responses.append((hl, raw))
+    if path.startswith("/api/avatar/") and r.status in (200, 304):
+        # An image, not the envelope; the same bytes for ever.
+        check(resp.h("cache-control") == "public, max-age=31536000, immutable",
+              "long-lived immutable caching on %s (%r)" % (path, resp.h("cache-control")))
+        check(bool(resp.h("x-request-id")), "X-Request-Id on %s" % path)
+        return resp
     # The envelope, on everything.
     ok = resp.json is not None and isinstance(resp.json.get("code"), int) and \
         isinstance(resp.json.get("msg"), str) and \
