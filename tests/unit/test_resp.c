@@ -341,10 +341,56 @@ test_server_status(void)
 	CHECK(ok);
 }
 
+/* A raw reply (GET /api/avatar/<id>): its bytes, cacheable, or 304. */
+static void
+test_raw(void)
+{
+	struct reply	 rp;
+	struct buf	 out;
+	const char	*o;
+
+	reply_init(&rp);
+	buf_init(&out, 8192);
+	rp.raw_type = "image/png";
+	snprintf(rp.etag, sizeof(rp.etag), "\"0123\"");
+	CHECK(buf_add(&rp.raw, "\x89PNG\0x", 6) == 0);
+	CHECK(reply_render(&rp, "rid-9", &out) == 0);
+	o = buf_str(&out);
+	CHECK(strncmp(o, "Status: 200 OK\r\n", 16) == 0);
+	CHECK(has_header(o, "Content-Type: image/png"));
+	CHECK(has_header(o, "Cache-Control: public, max-age=31536000, immutable"));
+	CHECK(has_header(o, "ETag: \"0123\""));
+	CHECK(has_header(o, "X-Request-Id: rid-9"));
+	CHECK(has_header(o, "Content-Length: 6"));
+	CHECK(out.len >= 6 && memcmp(out.p + out.len - 6, "\x89PNG\0x", 6) == 0);
+	/* 304: no type, no body. */
+	buf_reset(&out);
+	rp.not_modified = 1;
+	CHECK(reply_render(&rp, "r", &out) == 0);
+	o = buf_str(&out);
+	CHECK(strncmp(o, "Status: 304 Not Modified\r\n", 26) == 0);
+	CHECK(has_header(o, "ETag: \"0123\""));
+	CHECK(!has_header_name(o, "\r\nContent-Type:"));
+	CHECK(out.len >= 4 && strcmp(out.p + out.len - 4, "\r\n\r\n") == 0);
+	/* An error is the envelope, raw or not. */
+	buf_reset(&out);
+	rp.not_modified = 0;
+	rp.er = ERR_NOT_FOUND;
+	CHECK(reply_render(&rp, "r", &out) == 0);
+	o = buf_str(&out);
+	CHECK(strncmp(o, "Status: 404 ", 12) == 0);
+	CHECK(has_header(o, "Cache-Control: no-store"));
+	CHECK(has_header(o, "Content-Type: application/json; charset=utf-8"));
+	reply_free(&rp);
+	CHECK(rp.raw.len == 0 && rp.raw_type == NULL);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	test_success();
+	test_raw();
 	test_error();
 	test_body_and_overflow();
 	test_err_info();
