@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config ca-certificates openssl curl clang libclang-rt-14-dev \
 libfcgi-dev libfcgi-bin libpq-dev libcurl4-openssl-dev libjson-c-dev libmbedtls-dev \
 postgresql postgresql-client lighttpd apache2 nginx-light pgbouncer spawn-fcgi multiwatch \
-python3 procps util-linux systemd valgrind wrk gnuplot-nox docker-compose"
+python3 procps util-linux systemd valgrind wrk gnuplot-nox nodejs docker-compose"
 
 missing=""
 for p in $PKGS; do

@@ -54,7 +54,7 @@ bad(struct pctx *c, const struct pspec *p)
 		break;
 	case PT_URL:
 		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为不超过 %ld 字节的 "
-		    "https 链接", p->name, p->max);
+		    "https 链接或本站 /api/avatar/ 头像地址", p->name, p->max);
 		break;
 	case PT_HEX:
 		snprintf(c->msg, c->msgsz, "参数 %s 无效：须为 %ld 位十六进制数字",

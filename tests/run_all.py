@@ -3,7 +3,8 @@
 integration suite through the real stack behind lighttpd, again behind
 Apache and nginx, again through PgBouncer in transaction pooling mode, again
 with the worker under ASan+UBSan, one worker under valgrind, the pool under
-load behind lighttpd and Apache, the fault tests, the fuzzers for a bounded
+load behind lighttpd and Apache, the fault tests, the mini program client
+module under Node against the running stack, the fuzzers for a bounded
 time, the deployment files' static checks, and make bench's own parts.
 Prints each stage's tally and a last line "N passed, M failed"; exits
 non-zero on any failure."""
@@ -38,6 +39,9 @@ STAGES = [
     ("pool under load behind Apache", [PY, "tests/integration/pool.py"], {"WEB": "apache"}),
     ("faults: PostgreSQL restarts, WeChat misbehaving, kills, slow clients, oracles",
      [PY, "tests/integration/faults.py"], {}),
+    ("the mini program client under Node (miniprogram/wxauth.js)",
+     [PY, "tests/miniprogram/run.py"],
+     {"WEB": "lighttpd", "WXAUTH_TEST_STATE": os.path.join(ST, "test-miniprogram")}),
     ("fuzzing (bounded, ASan+UBSan)", [PY, "tests/fuzz/run.py"], {}),
     ("deployment files", [PY, "tests/deploy/check.py"], {}),
     ("make bench's parts: the fast fake WeChat, the floor responder",
