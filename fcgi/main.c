@@ -8,6 +8,9 @@
  *	wxauth purge		delete expired sessions and old rate counters
  *				(each worker also does it every
  *				WXAUTH_PURGE_INTERVAL seconds, one at a time)
+ *	wxauth routes		print the routes served, "METHOD PATH" a line (a
+ *				path ending in '/' is a prefix; docs/openapi.yaml
+ *				is checked against this)
  *	wxauth check-config	read the configuration as a worker would; exit
  *				0, or 2 naming the bad variable (the pool runs
  *				this before starting workers that would only die)
@@ -362,6 +365,22 @@ cmd_errpages(const char *dir)
 	return rc;
 }
 
+static int
+cmd_routes(void)
+{
+	const struct route	*rt;
+	size_t			 n, i;
+
+	rt = routes_table(&n);
+	for (i = 0; i < n; i++) {
+		if (rt[i].methods & METHOD_GET)
+			printf("GET %s\n", rt[i].path);
+		if (rt[i].methods & METHOD_POST)
+			printf("POST %s\n", rt[i].path);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -389,9 +408,12 @@ main(int argc, char *argv[])
 		return cmd_errpages(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "purge") == 0)
 		return cmd_purge();
+	if (argc == 2 && strcmp(argv[1], "routes") == 0)
+		return cmd_routes();
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "check-config") != 0)) {
 		fprintf(stderr, "usage: wxauth\n       wxauth migrate DIR\n"
 		    "       wxauth errpages DIR\n       wxauth purge\n"
+		    "       wxauth routes\n"
 		    "       wxauth check-config\n");
 		return 2;
 	}

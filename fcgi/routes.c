@@ -57,6 +57,13 @@ static const struct route routes[] = {
 	{ AVATAR_PATH, METHOD_GET, 0, NULL, 0, h_avatar_get },
 };
 
+const struct route *
+routes_table(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
+
 static const struct route *
 route_find(const char *path)
 {

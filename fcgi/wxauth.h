@@ -53,6 +53,12 @@ struct route {
 typedef int (*body_reader)(void *arg, struct buf *b);
 
 /*
+ * The route table (what `wxauth routes` prints): *n entries.  A path ending
+ * in '/' is a prefix: it matches what continues it with no further '/'.
+ */
+const struct route	*routes_table(size_t *n);
+
+/*
  * Route rq, check its method and size, read and validate its parameters,
  * and run its handler, leaving the outcome in rp.  *route_name is set to the
  * route's path, or "-" when none matched.

@@ -22,6 +22,7 @@ from harness import (LOG, ROOT, STATE, TIMEOUT_MS, Fake, bearer, check, devstack
                      login, pool_pids, psql, request, responses, secrets_seen)
 import t_avatar  # noqa: E402
 import t_limits  # noqa: E402
+import t_openapi  # noqa: E402
 import t_profile  # noqa: E402
 
 
@@ -420,7 +421,7 @@ def main():
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
              t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
-             t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_limits.TESTS + [t_pg_restart, t_logs]
+             t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_openapi.TESTS + t_limits.TESTS + [t_pg_restart, t_logs]
     try:
         stack.start_pg()
         stack.migrate()
