@@ -23,7 +23,7 @@ FUZZ_SECONDS	?= 10
 FUZZ_BUILD	?= build-fuzz
 FUZZ_CC		?= clang
 FUZZ_FLAGS	?=
-FUZZ_TARGETS	 = form sess params jsonx wxreply decrypt req fcgi
+FUZZ_TARGETS	 = form sess params jsonx wxreply decrypt req multipart fcgi
 
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS	 = -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
@@ -43,6 +43,7 @@ FUZZ_OPT_jsonx	 = -max_len=8192
 FUZZ_OPT_wxreply = -max_len=8192
 FUZZ_OPT_decrypt = -max_len=12288
 FUZZ_OPT_req	 = -max_len=4096
+FUZZ_OPT_multipart = -max_len=8192
 FUZZ_OPT_fcgi	 = -max_len=16384 -timeout=30 -detect_leaks=0
 FUZZ_OPT_worker	 = -max_len=16384 -timeout=60
 
