@@ -666,7 +666,7 @@ class Report:
             if not ok:
                 continue
             script = ("set terminal pngcairo size 800,480\nset output '%s'\n"
-                      "set xlabel '%s'\nset ylabel 'requests/s'\nset grid\nset key outside\n"
+                      "set xlabel '%s'\nset ylabel 'requests/s'\nset grid\nset key bottom left box opaque\n"
                       "set yrange [0:*]\n%s\nplot %s\n") % (
                 os.path.join(d, fname), xlabel, "set logscale x 2" if key == "conc" else "",
                 ", ".join("'%s' using 1:2 with linespoints title '%s'" % (p, t)
