@@ -3,7 +3,7 @@
 integration suite through the real stack behind lighttpd, again behind
 Apache and nginx, again through PgBouncer in transaction pooling mode, again
 with the worker under ASan+UBSan, one worker under valgrind, the pool under
-load behind lighttpd and Apache, the fault tests, the mini program client
+load behind lighttpd, Apache and nginx, the fault tests, the mini program client
 module under Node against the running stack, the fuzzers for a bounded
 time, the deployment files' static checks, and make bench's own parts.
 Prints each stage's tally and a last line "N passed, M failed"; exits
@@ -37,6 +37,8 @@ STAGES = [
     ("one worker under valgrind memcheck", [PY, "tests/integration/valgrind.py"], {}),
     ("pool under load behind lighttpd", [PY, "tests/integration/pool.py"], {"WEB": "lighttpd"}),
     ("pool under load behind Apache", [PY, "tests/integration/pool.py"], {"WEB": "apache"}),
+    ("pool under load behind nginx (kept connections)", [PY, "tests/integration/pool.py"],
+     {"WEB": "nginx"}),
     ("faults: PostgreSQL restarts, WeChat misbehaving, kills, slow clients, oracles",
      [PY, "tests/integration/faults.py"], {}),
     ("the mini program client under Node (miniprogram/wxauth.js)",
