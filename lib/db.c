@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 
@@ -41,15 +42,6 @@ struct stmt {
 	const char	*sql;
 	int		 retry;
 };
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct db *
 db_open(const char *conninfo, size_t size, long wait_ms, long stmt_ms)
@@ -158,7 +150,7 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	    PQtransactionStatus(c->pg) == PQTRANS_IDLE)
 		return ERR_OK;
 	pthread_mutex_lock(&db->mu);
-	if (now_ms() < db->down_until) {
+	if (clock_ms() < db->down_until) {
 		pthread_mutex_unlock(&db->mu);
 		return ERR_UNAVAILABLE;
 	}
@@ -178,7 +170,7 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	PQfinish(c->pg);
 	c->pg = NULL;
 	pthread_mutex_lock(&db->mu);
-	db->down_until = now_ms() + DOWN_BACKOFF_MS;
+	db->down_until = clock_ms() + DOWN_BACKOFF_MS;
 	pthread_mutex_unlock(&db->mu);
 	return ERR_UNAVAILABLE;
 }
@@ -274,7 +266,7 @@ exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
 		return PQexecParams(c->pg, sql, n, NULL, vals, lens, fmts, 0);
 	if (!PQsendQueryParams(c->pg, sql, n, NULL, vals, lens, fmts, 0))
 		return NULL;
-	deadline = now_ms() + ms;
+	deadline = clock_ms() + ms;
 	for (;;) {
 		if (!PQisBusy(c->pg)) {
 			if ((res = PQgetResult(c->pg)) == NULL)
@@ -283,7 +275,7 @@ exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
 			last = res;
 			continue;
 		}
-		if ((left = deadline - now_ms()) <= 0) {
+		if ((left = deadline - clock_ms()) <= 0) {
 			if (cancelled) {
 				log_msg(LOG_WARN, rid, "db: %s: no answer to the "
 				    "cancel; resetting the connection", name);
@@ -298,7 +290,7 @@ exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
 				PQfreeCancel(cn);
 			}
 			cancelled = 1;
-			deadline = now_ms() + CANCEL_GRACE_MS;
+			deadline = clock_ms() + CANCEL_GRACE_MS;
 			continue;
 		}
 		pfd.fd = PQsocket(c->pg);

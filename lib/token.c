@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "token.h"
 
@@ -21,15 +22,6 @@
 static pthread_mutex_t	 refresh_mu = PTHREAD_MUTEX_INITIALIZER;
 static long long	 failed_until;	/* monotonic ms; guarded by refresh_mu */
 static enum err		 failed_er;
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait at most ms for the process's refresh mutex.  0, or -1 on timeout. */
 static int
@@ -120,7 +112,7 @@ obtain(const struct token_src *src, struct wx *wx, struct db_token *t,
 	} else if (!found || t->ttl <= 0) {
 		if (lock_refresh(src->lock_ms) == -1)
 			return ERR_UPSTREAM_TIMEOUT;
-		if (now_ms() < failed_until) {
+		if (clock_ms() < failed_until) {
 			/* The fetch just failed here: do not ask again at once. */
 			er = failed_er;
 			pthread_mutex_unlock(&refresh_mu);
@@ -131,7 +123,7 @@ obtain(const struct token_src *src, struct wx *wx, struct db_token *t,
 		if (er == ERR_OK && !got)
 			er = ERR_UPSTREAM_ERROR;
 		if (er != ERR_OK && er != ERR_UNAVAILABLE) {
-			failed_until = now_ms() + FAIL_BACKOFF_MS;
+			failed_until = clock_ms() + FAIL_BACKOFF_MS;
 			failed_er = er;
 		}
 		pthread_mutex_unlock(&refresh_mu);
@@ -161,7 +153,7 @@ token_call(const struct token_src *src, struct wx *wx, token_use_fn fn,
 {
 	struct db_token	 t;
 	char		 tok[WX_TOKEN_MAX + 1];
-	long long	 t0 = now_ms();
+	long long	 t0 = clock_ms();
 	int		 stale = 0, tries;
 	enum err	 er;
 
@@ -171,7 +163,7 @@ token_call(const struct token_src *src, struct wx *wx, token_use_fn fn,
 		 * refusal (the usual 40001/42001); after a slow first round
 		 * it would outlast the web server's timeout.
 		 */
-		if (tries == 1 && now_ms() - t0 > src->lock_ms) {
+		if (tries == 1 && clock_ms() - t0 > src->lock_ms) {
 			log_msg(LOG_WARN, rid, "token: no time left to retry");
 			break;
 		}

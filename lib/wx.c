@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "jsonx.h"
 #include "log.h"
 #include "wx.h"
@@ -125,15 +126,6 @@ struct wx_pool {
 	size_t			 nidle, made, max;
 };
 
-static long long
-mono_ms(void)
-{
-	struct timespec	 t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 struct wx_pool *
 wx_pool_new(const struct wx_conf *conf, size_t max)
 {
@@ -200,7 +192,7 @@ wx_pool_put(struct wx_pool *p, struct wx *wx)
 	if (wx == NULL)
 		return;
 	pthread_mutex_lock(&p->mu);
-	p->idle_at[p->nidle] = mono_ms();
+	p->idle_at[p->nidle] = clock_ms();
 	p->idle[p->nidle++] = wx;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
@@ -210,7 +202,7 @@ size_t
 wx_pool_trim(struct wx_pool *p, long idle_ms)
 {
 	struct wx	*gone[64];
-	long long	 now = mono_ms();
+	long long	 now = clock_ms();
 	size_t		 n = 0, i;
 
 	/* The bottom of the stack has been idle longest. */

@@ -22,18 +22,10 @@ sys.path.insert(0, os.path.join(ROOT, "deploy", "dev"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "bench"))
 import devstack  # noqa: E402
 import bench     # noqa: E402
+import harness   # noqa: E402  (on the path through bench)
+from harness import check  # noqa: E402
 
 BUILD = os.path.join(ROOT, os.environ.get("WXAUTH_BUILD", "build"))
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: " + what, flush=True)
 
 
 def main():
@@ -140,8 +132,8 @@ def main():
         devstack.stop_proc(wx)
         S.stop_all()
         shutil.rmtree(state, ignore_errors=True)
-    print("bench tools: %d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed > 0 else 1
+    print("bench tools: %d passed, %d failed" % (harness.passed, harness.failed))
+    return 0 if harness.failed == 0 and harness.passed > 0 else 1
 
 
 if __name__ == "__main__":
