@@ -238,7 +238,7 @@ cmd_migrate(const char *dir)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
-	if ((db = db_open(cfg.database_url, 1, 5000, 0)) == NULL)
+	if ((db = db_open(cfg.database_url, 1, 5000, 0, DB_PREPARE_OFF)) == NULL)
 		abort();
 	er = migrate_run(db, dir, &applied, msg, sizeof(msg));
 	if (er != ERR_OK)
@@ -286,7 +286,7 @@ cmd_purge(void)
 		return 2;
 	}
 	log_set_level(cfg.log_level);
-	if ((db = db_open(cfg.database_url, 1, 5000, 60000)) == NULL)
+	if ((db = db_open(cfg.database_url, 1, 5000, 60000, DB_PREPARE_OFF)) == NULL)
 		abort();
 	n = purge(db, cfg.session_idle);
 	if (n >= 0)

@@ -87,7 +87,7 @@ app_open(struct app *app, struct wx_conf *wc, const struct config *cfg)
 	memset(app, 0, sizeof(*app));
 	app->cfg = cfg;
 	if ((app->db = db_open(cfg->database_url, (size_t)cfg->db_pool,
-	    cfg->db_wait_ms, cfg->db_timeout_ms)) == NULL)
+	    cfg->db_wait_ms, cfg->db_timeout_ms, cfg->db_prepare)) == NULL)
 		return -1;
 	app->tokens.db = app->db;
 	app->tokens.keys = &cfg->keys;

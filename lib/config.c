@@ -18,6 +18,7 @@ enum cfg_type {
 	CFG_PATH,	/* a readable file */
 	CFG_URL,	/* WeChat API base URL */
 	CFG_LOGLEVEL,
+	CFG_DBPREPARE,	/* auto, on or off (db.h) */
 };
 
 struct cfg_var {
@@ -51,6 +52,7 @@ static const struct cfg_var vars[] = {
 	    "3000", 1 },
 	{ "WXAUTH_DB_TIMEOUT_MS", CFG_INT, OFF(db_timeout_ms), 100, 60000,
 	    "3000", 1 },
+	{ "WXAUTH_DB_PREPARE", CFG_DBPREPARE, OFF(db_prepare), 0, 0, "auto", 1 },
 	{ "WXAUTH_LOG_LEVEL", CFG_LOGLEVEL, OFF(log_level), 0, 0, "info", 1 },
 	/* The API's rate limits (lib/limit.h); 0 disables one. */
 	{ "WXAUTH_LIMIT_LOGIN_IP", CFG_INT, OFF(limit[LIMIT_LOGIN_IP]), 0,
@@ -299,6 +301,14 @@ config_load(struct config *cfg, enum config_scope scope, config_getter get,
 			    ((char *)cfg + v->off)) == -1) {
 				snprintf(err, errsz, "%s: must be debug, info, "
 				    "warn or error", v->name);
+				goto fail;
+			}
+			continue;
+		case CFG_DBPREPARE:
+			if (db_prepare_parse(s, (enum db_prepare *)(void *)
+			    ((char *)cfg + v->off)) == -1) {
+				snprintf(err, errsz, "%s: must be auto, on or "
+				    "off", v->name);
 				goto fail;
 			}
 			continue;

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "db.h"
 #include "limit.h"
 #include "log.h"
 #include "seal.h"
@@ -28,6 +29,7 @@ struct config {
 	long		 db_pool;	/* WXAUTH_DB_POOL: connections per process */
 	long		 db_wait_ms;	/* WXAUTH_DB_WAIT_MS: wait for a free connection */
 	long		 db_timeout_ms;	/* WXAUTH_DB_TIMEOUT_MS: longest statement */
+	enum db_prepare	 db_prepare;	/* WXAUTH_DB_PREPARE */
 	enum log_level	 log_level;	/* WXAUTH_LOG_LEVEL */
 	long		 max_requests;	/* WXAUTH_MAX_REQUESTS: recycle after; 0 never */
 	long		 limit[LIMIT__MAX]; /* WXAUTH_LIMIT_*; 0: off */

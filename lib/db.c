@@ -19,11 +19,23 @@
 
 #define CANCEL_GRACE_MS	1000	/* after a cancel, wait this long, then reset */
 
+#define PREPARED_MAX	32	/* statements prepared per connection, at most */
+
+/* A statement: its SQL and whether it may be retried (it only reads). */
+struct stmt {
+	const char	*name;		/* also its prepared statement's name */
+	const char	*sql;
+	int		 retry;
+};
+
 struct dbconn {
 	PGconn	*pg;
 	int	 busy;
 	int	 broken;	/* the last statement lost the connection */
 	long	 stmt_ms;	/* statement timeout; 0: none */
+	int	 prepare;	/* statements are prepared on this connection */
+	size_t	 nprep;
+	const struct stmt *prep[PREPARED_MAX];	/* those prepared so far */
 };
 
 struct db {
@@ -31,20 +43,30 @@ struct db {
 	pthread_cond_t	 cv;
 	char		*conninfo;
 	long		 wait_ms;
+	enum db_prepare	 mode;
 	long long	 down_until;	/* monotonic ms; guarded by mu */
+	int		 said;		/* the prepare decision last logged */
 	size_t		 n;
 	struct dbconn	 c[];
 };
 
-/* A statement: its SQL and whether it may be retried (it only reads). */
-struct stmt {
-	const char	*name;
-	const char	*sql;
-	int		 retry;
-};
+int
+db_prepare_parse(const char *s, enum db_prepare *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = DB_PREPARE_AUTO;
+	else if (strcmp(s, "on") == 0)
+		*out = DB_PREPARE_ON;
+	else if (strcmp(s, "off") == 0)
+		*out = DB_PREPARE_OFF;
+	else
+		return -1;
+	return 0;
+}
 
 struct db *
-db_open(const char *conninfo, size_t size, long wait_ms, long stmt_ms)
+db_open(const char *conninfo, size_t size, long wait_ms, long stmt_ms,
+    enum db_prepare mode)
 {
 	struct db		*db;
 	pthread_condattr_t	 ca;
@@ -57,6 +79,8 @@ db_open(const char *conninfo, size_t size, long wait_ms, long stmt_ms)
 		abort();
 	db->n = size;
 	db->wait_ms = wait_ms;
+	db->mode = mode;
+	db->said = -1;
 	for (i = 0; i < size; i++)
 		db->c[i].stmt_ms = stmt_ms;
 	pthread_mutex_init(&db->mu, NULL);
@@ -139,6 +163,8 @@ is_stale(PGconn *pg)
 	return 0;
 }
 
+static void	decide(struct db *, struct dbconn *, const char *);
+
 /* Make a borrowed connection usable: connect, or reset a dead one. */
 static enum err
 ready(struct db *db, struct dbconn *c, const char *rid)
@@ -164,6 +190,7 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
 		if (!fresh)
 			log_msg(LOG_INFO, rid, "db: connection reset");
+		decide(db, c, rid);
 		return ERR_OK;
 	}
 	log_pq(LOG_WARN, rid, "cannot connect", c->pg);
@@ -243,30 +270,23 @@ unavailable_state(const char *st)
 }
 
 /*
- * PQexecParams with a deadline of ms (0: none).  Past it the statement is
- * cancelled (the server ends it with 57014, which is "unavailable"); if
- * even that brings no result within CANCEL_GRACE_MS, the connection is
- * given up (reset before its next use).  Works through PgBouncer, which
- * forwards cancel requests; a server-side statement_timeout would not
- * survive its transaction pooling.
+ * Wait for the result of what was just sent on c, with a deadline of ms
+ * (0: none).  Past it the statement is cancelled (the server ends it with
+ * 57014, which is "unavailable"); if even that brings no result within
+ * CANCEL_GRACE_MS, the connection is given up (reset before its next use).
+ * Works through PgBouncer, which forwards cancel requests; a server-side
+ * statement_timeout would not survive its transaction pooling.
  */
 static PGresult *
-exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
-    const int *lens, const int *fmts, long ms, const char *name,
-    const char *rid)
+await(struct dbconn *c, long ms, const char *name, const char *rid)
 {
 	PGresult	*res, *last = NULL;
 	PGcancel	*cn;
 	struct pollfd	 pfd;
 	char		 eb[256];
-	long long	 deadline = 0, left;
+	long long	 deadline = ms > 0 ? clock_ms() + ms : 0, left = -1;
 	int		 cancelled = 0;
 
-	if (ms <= 0)
-		return PQexecParams(c->pg, sql, n, NULL, vals, lens, fmts, 0);
-	if (!PQsendQueryParams(c->pg, sql, n, NULL, vals, lens, fmts, 0))
-		return NULL;
-	deadline = clock_ms() + ms;
 	for (;;) {
 		if (!PQisBusy(c->pg)) {
 			if ((res = PQgetResult(c->pg)) == NULL)
@@ -275,7 +295,7 @@ exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
 			last = res;
 			continue;
 		}
-		if ((left = deadline - clock_ms()) <= 0) {
+		if (deadline != 0 && (left = deadline - clock_ms()) <= 0) {
 			if (cancelled) {
 				log_msg(LOG_WARN, rid, "db: %s: no answer to the "
 				    "cancel; resetting the connection", name);
@@ -306,19 +326,44 @@ exec_timed(struct dbconn *c, const char *sql, int n, const char *const *vals,
 }
 
 /*
- * Run sql with n parameters (text, except those with a length in lens,
- * which are binary) and return its result in *res (caller clears it).
- * ms overrides the connection's statement timeout when not 0.
+ * Send sql with its parameters -- or, when pname is set, the statement
+ * prepared under that name on c -- and wait for its result (await()).
+ */
+static PGresult *
+exec_timed(struct dbconn *c, const char *pname, const char *sql, int n,
+    const char *const *vals, const int *lens, const int *fmts, long ms,
+    const char *name, const char *rid)
+{
+	int	 sent;
+
+	if (pname != NULL)
+		sent = PQsendQueryPrepared(c->pg, pname, n, vals, lens, fmts, 0);
+	else
+		sent = PQsendQueryParams(c->pg, sql, n, NULL, vals, lens, fmts,
+		    0);
+	if (!sent) {
+		if (PQstatus(c->pg) != CONNECTION_OK)
+			c->broken = 1;
+		return NULL;
+	}
+	return await(c, ms, name, rid);
+}
+
+/*
+ * Run sql (pname: as prepared on c) with n parameters (text, except those
+ * with a length in lens, which are binary) and return its result in *res
+ * (caller clears it).  ms overrides the connection's statement timeout
+ * when not 0.
  */
 static enum err
-exec_ms(struct dbconn *c, const char *name, const char *sql, int n,
-    const char *const *vals, const int *lens, const int *fmts, long ms,
-    PGresult **res, const char *rid)
+exec_ms(struct dbconn *c, const char *name, const char *pname,
+    const char *sql, int n, const char *const *vals, const int *lens,
+    const int *fmts, long ms, PGresult **res, const char *rid)
 {
 	ExecStatusType	 st;
 	const char	*state, *prim;
 
-	*res = exec_timed(c, sql, n, vals, lens, fmts, ms != 0 ? ms :
+	*res = exec_timed(c, pname, sql, n, vals, lens, fmts, ms != 0 ? ms :
 	    c->stmt_ms, name, rid);
 	st = PQresultStatus(*res);
 	if (*res != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
@@ -326,6 +371,20 @@ exec_ms(struct dbconn *c, const char *name, const char *sql, int n,
 	state = *res != NULL ? PQresultErrorField(*res, PG_DIAG_SQLSTATE) : NULL;
 	prim = *res != NULL ? PQresultErrorField(*res, PG_DIAG_MESSAGE_PRIMARY) :
 	    NULL;
+	if (pname != NULL && state != NULL && strcmp(state, "26000") == 0) {
+		/*
+		 * The prepared statement is gone (DISCARD ALL, or a pooler
+		 * after all).  Nothing ran: the server refused it at Bind.
+		 * Send it as text, and stop preparing on this connection.
+		 */
+		log_msg(LOG_WARN, rid, "db: %s: its prepared statement is gone; "
+		    "this connection no longer prepares statements", name);
+		c->prepare = 0;
+		c->nprep = 0;
+		PQclear(*res);
+		return exec_ms(c, name, NULL, sql, n, vals, lens, fmts, ms, res,
+		    rid);
+	}
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		c->broken = 1;
 	if (c->broken || unavailable_state(state)) {
@@ -350,7 +409,7 @@ exec(struct dbconn *c, const char *name, const char *sql, int n,
     const char *const *vals, const int *lens, const int *fmts, PGresult **res,
     const char *rid)
 {
-	return exec_ms(c, name, sql, n, vals, lens, fmts, 0, res, rid);
+	return exec_ms(c, name, NULL, sql, n, vals, lens, fmts, 0, res, rid);
 }
 
 enum err
@@ -375,8 +434,82 @@ db_exec(struct dbconn *c, const char *sql, int n, const char *const *vals,
 }
 
 /*
- * Borrow a connection, run st, give it back.  A read-only statement that
- * lost its connection is retried once on a reset one.
+ * Decide, for a connection just made, whether statements are prepared on
+ * it (db.h).  A connection pooler in between hands the client a cancel key
+ * of its own, so the backend pid the connection announced is not the pid
+ * of the backend that answers; under transaction pooling a statement
+ * prepared on one server connection would be run on another.
+ */
+static void
+decide(struct db *db, struct dbconn *c, const char *rid)
+{
+	PGresult	*res;
+	int		 direct = 0;
+
+	c->nprep = 0;
+	c->prepare = db->mode == DB_PREPARE_ON;
+	if (db->mode == DB_PREPARE_AUTO) {
+		res = exec_timed(c, NULL, "SELECT pg_backend_pid()", 0, NULL,
+		    NULL, NULL, c->stmt_ms, "backend_pid", rid);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1)
+			direct = atol(PQgetvalue(res, 0, 0)) ==
+			    (long)PQbackendPID(c->pg);
+		PQclear(res);
+		c->prepare = direct;
+	}
+	pthread_mutex_lock(&db->mu);
+	if (db->said != c->prepare) {
+		db->said = c->prepare;
+		pthread_mutex_unlock(&db->mu);
+		log_msg(LOG_INFO, rid, c->prepare ? "db: statements are "
+		    "prepared once per connection (%s)" : "db: statements are "
+		    "sent as text (%s)", db->mode != DB_PREPARE_AUTO ?
+		    "WXAUTH_DB_PREPARE" : direct ? "connected to the server "
+		    "itself" : "a connection pooler is in between");
+		return;
+	}
+	pthread_mutex_unlock(&db->mu);
+}
+
+/*
+ * The name st is prepared under on c, preparing it first if need be; NULL
+ * when it is to be sent as text.  A statement that cannot be prepared
+ * (42P05: a pooler's server connection has it already) turns preparing off
+ * for the connection; its error, if any, then comes from sending it.
+ */
+static const char *
+prepared(struct dbconn *c, const struct stmt *st, int n, const char *rid)
+{
+	PGresult	*res;
+	size_t		 i;
+	int		 ok;
+
+	if (!c->prepare)
+		return NULL;
+	for (i = 0; i < c->nprep; i++)
+		if (c->prep[i] == st)
+			return st->name;
+	if (c->nprep == PREPARED_MAX)
+		return NULL;
+	if (!PQsendPrepare(c->pg, st->name, st->sql, n, NULL))
+		return NULL;
+	res = await(c, c->stmt_ms, st->name, rid);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		if (!c->broken)
+			c->prepare = 0;
+		return NULL;
+	}
+	c->prep[c->nprep++] = st;
+	return st->name;
+}
+
+/*
+ * Borrow a connection, run st (prepared when the connection prepares), give
+ * it back.  A read-only statement that lost its connection is retried once
+ * on a reset one.
  */
 static enum err
 run(struct db *db, const struct stmt *st, int n, const char *const *vals,
@@ -389,7 +522,8 @@ run(struct db *db, const struct stmt *st, int n, const char *const *vals,
 	do {
 		if ((er = db_acquire(db, &c, rid)) != ERR_OK)
 			return er;
-		er = exec(c, st->name, st->sql, n, vals, lens, fmts, res, rid);
+		er = exec_ms(c, st->name, prepared(c, st, n, rid), st->sql, n,
+		    vals, lens, fmts, 0, res, rid);
 		broken = c->broken;
 		db_release(db, c);
 	} while (er == ERR_UNAVAILABLE && broken && --tries > 0);
@@ -512,22 +646,25 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
 }
 
 /*
- * Session lookup, expiry checks, the user row and the rare last-seen touch
- * in one round trip (migrations/0004, wxauth_session_user: its plan is kept
- * by the server connection).  The UPDATE changes a row (and so writes)
- * only when last_seen is older than the touch interval; otherwise the call
- * assigns no transaction id and commits nothing.
+ * Session lookup, expiry checks and the user row in one round trip that
+ * only reads (migrations/0006, wxauth_session_read: its plan is kept by the
+ * server connection).  Its column after expires_in says whether last_seen
+ * is older than the touch interval; only then does st_session_touch follow.
  */
-static const struct stmt st_session_user = { "session_user",
-	"SELECT * FROM wxauth_session_user($1::bytea, $2::int, $3::int)", 1 };
+static const struct stmt st_session_user = { "session_read",
+	"SELECT * FROM wxauth_session_read($1::bytea, $2::int, $3::int)", 1 };
 /*
  * The same, with the sealed session_key for the routes that need it, and
  * this session's decrypt failures in the current window ($4: its counter
  * key, $5: the window in seconds; see db_limit_hit()).
  */
-static const struct stmt st_session_user_key = { "session_user_key",
-	"SELECT * FROM wxauth_session_user_key($1::bytea, $2::int, $3::int,"
+static const struct stmt st_session_user_key = { "session_read_key",
+	"SELECT * FROM wxauth_session_read_key($1::bytea, $2::int, $3::int,"
 	" $4::text, $5::int)", 1 };
+/* The touch, once per interval: a concurrent one finds nothing to do. */
+static const struct stmt st_session_touch = { "session_touch",
+	"UPDATE sessions SET last_seen = now() WHERE token_hash = $1"
+	" AND last_seen <= now() - make_interval(secs => $2::int)", 0 };
 
 /*
  * Copy a bytea column (text result: hex escaped) and the text column after
@@ -567,6 +704,7 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	int		 fmts[5] = { 1, 0, 0, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
+	int		 stale;
 
 	snprintf(si, sizeof(si), "%ld", idle);
 	snprintf(st, sizeof(st), "%ld", touch);
@@ -584,12 +722,18 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	}
 	row_user(res, 0, u);
 	*expires_in = strtol(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
+	stale = strcmp(PQgetvalue(res, 0, USER_NCOLS + 1), "t") == 0;
 	if (key != NULL) {
-		row_sealed(res, 0, USER_NCOLS + 1, &key->sealed);
-		key->fails = strtol(PQgetvalue(res, 0, USER_NCOLS + 3), NULL,
+		row_sealed(res, 0, USER_NCOLS + 2, &key->sealed);
+		key->fails = strtol(PQgetvalue(res, 0, USER_NCOLS + 4), NULL,
 		    10);
 	}
 	PQclear(res);
+	/* The read stands if the touch fails: the next read tries again. */
+	vals[1] = st;		/* the touch: $1 the hash, $2 the interval */
+	if (stale && run(db, &st_session_touch, 2, vals, lens, fmts, &res,
+	    rid) == ERR_OK)
+		PQclear(res);
 	return ERR_OK;
 }
 
@@ -874,7 +1018,7 @@ db_token_refresh(struct db *db, const char *appid, int wait, long lock_ms,
 	    NULL, rid)) != ERR_OK)
 		goto rollback;
 	/* The lock wait has its own bound (lock_timeout), not ours. */
-	if ((er = exec_ms(c, "token_lock", wait ?
+	if ((er = exec_ms(c, "token_lock", NULL, wait ?
 	    "SELECT pg_advisory_xact_lock($1::int, hashtext($2)), true" :
 	    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2))",
 	    2, lock, NULL, NULL, lock_ms + CANCEL_GRACE_MS, &res, rid)) !=

@@ -17,7 +17,17 @@
  *   ERR_UNAVAILABLE.  So is every statement (WXAUTH_DB_TIMEOUT_MS): past
  *   it, it is cancelled (ERR_UNAVAILABLE, and the connection is free
  *   again), so a locked table costs a request seconds, never a worker.
- * - Only PQexecParams with parameters; every statement is one round trip.
+ * - Every statement is sent with its parameters apart from its SQL text
+ *   (PQsendQueryParams, or PQsendQueryPrepared); each is one round trip.
+ * - Prepared statements (WXAUTH_DB_PREPARE): with "auto", the default, a
+ *   new connection prepares its statements, each once, on first use, when
+ *   it reaches PostgreSQL itself; through a connection pooler (PgBouncer:
+ *   its transaction pooling would run a statement's name on a server
+ *   connection that never prepared it) they are sent as text.  "on" and
+ *   "off" force either.  A prepared statement that turns out to be gone is
+ *   sent as text instead, and the connection stops preparing.  Parsing and
+ *   planning are most of the server's work for a read: see
+ *   docs/PERFORMANCE.md.
  * - Errors are classified by SQLSTATE: connection and resource classes are
  *   ERR_UNAVAILABLE, anything else ERR_INTERNAL (logged, with SQLSTATE and
  *   the primary message only: details can quote values).
@@ -38,14 +48,25 @@
 struct db;
 struct dbconn;
 
+/* WXAUTH_DB_PREPARE: whether statements are prepared (see above). */
+enum db_prepare {
+	DB_PREPARE_AUTO,	/* "auto": when connected to the server itself */
+	DB_PREPARE_ON,		/* "on" */
+	DB_PREPARE_OFF,		/* "off" */
+};
+
+/* Parse "auto", "on" or "off"; -1 for anything else. */
+int		 db_prepare_parse(const char *, enum db_prepare *);
+
 /*
  * A pool of at most size connections to conninfo (a libpq URI or keyword
  * string); waits for a free one at most wait_ms; a statement that runs
- * longer than stmt_ms (0: no limit) is cancelled and is ERR_UNAVAILABLE.
- * Connects nothing yet.  Returns NULL only on bad arguments.
+ * longer than stmt_ms (0: no limit) is cancelled and is ERR_UNAVAILABLE;
+ * statements are prepared as mode says.  Connects nothing yet.  Returns
+ * NULL only on bad arguments.
  */
 struct db	*db_open(const char *conninfo, size_t size, long wait_ms,
-		    long stmt_ms);
+		    long stmt_ms, enum db_prepare mode);
 void		 db_close(struct db *);
 
 /* Is the database reachable?  One round trip. */
@@ -78,10 +99,10 @@ enum err	 db_login(struct db *, const struct db_login *, struct user *u,
 /*
  * The user behind a live session: the token hash exists, has not reached
  * its absolute expiry, and was seen within idle seconds.  Refreshes the
- * last-seen time only when it is older than touch seconds, in the same
- * statement.  Fills u and *expires_in (seconds until it expires if unused:
- * the sooner of the absolute and the idle expiry), or returns
- * ERR_UNAUTHORIZED.  With key not NULL, the user's sealed session_key comes
+ * last-seen time only when it is older than touch seconds (a second
+ * statement, so at most once per touch seconds per session).  Fills u
+ * and *expires_in (seconds until it expires if unused: the sooner of the
+ * absolute and the idle expiry), or returns ERR_UNAUTHORIZED.  With key not NULL, the user's sealed session_key comes
  * too (empty when none is stored), and the count of the session's decrypt
  * failures in the current window of the counter key->fail_key, all in the
  * same round trip.

@@ -333,6 +333,43 @@ def t_reads_do_not_write(S):
     check(tok not in dump, "the session token itself is not stored")
 
 
+PREPARED = "db: statements are prepared once per connection (connected to the server itself)"
+AS_TEXT = "db: statements are sent as text (a connection pooler is in between)"
+GONE = "its prepared statement is gone"
+
+
+def t_prepare(S):
+    """WXAUTH_DB_PREPARE=auto: prepared on a connection to the server
+    itself, text through PgBouncer; a reset connection prepares afresh."""
+    pooled = bool(os.environ.get("WXAUTH_TEST_PGBOUNCER"))
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    check((AS_TEXT if pooled else PREPARED) in text and
+          (PREPARED if pooled else AS_TEXT) not in text,
+          "auto: %s" % ("text through PgBouncer" if pooled else "prepared on a direct connection"))
+    _, r = login(S.main, S.fake)
+    tok = r.res["token"]
+    for _ in range(10):
+        request(S.main, "GET", "/api/user/info", headers=bearer(tok))
+    n = psql(S, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+             " WHERE application_name = 'wxauth' AND datname = 'wxauth'", db="postgres")
+    check(int(n) > 0, "the workers' server connections were terminated (%s)" % n)
+    statuses = [request(S.main, "GET", "/api/user/info", headers=bearer(tok)).status
+                for _ in range(40)]
+    check(all(s == 200 for s in statuses), "reads after the terminations: %r" % statuses)
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    check(GONE not in text, "reset connections start with no prepared statements")
+    if not pooled:
+        return
+    # Forced on through transaction pooling: a statement meets a server
+    # connection that never prepared it, and is sent as text instead.
+    toks = [login(S.forced, S.fake)[1].res["token"] for _ in range(4)]
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        got = list(ex.map(lambda i: request(S.forced, "GET", "/api/user/info",
+                                            headers=bearer(toks[i % 4])).status, range(200)))
+    check(got == [200] * 200, "WXAUTH_DB_PREPARE=on through PgBouncer still answers: %r"
+          % sorted(set(got)))
+
+
 def t_concurrent_migrate(S):
     psql(S, "DROP DATABASE IF EXISTS wxauth_migtest", db="postgres")
     psql(S, "CREATE DATABASE wxauth_migtest", db="postgres")
@@ -379,6 +416,11 @@ def t_bad_config(S):
     p = subprocess.run([S.stack.binary], env=env, capture_output=True, text=True, timeout=10)
     check(p.returncode != 0 and "WXAUTH_SESSION_TTL" in p.stderr,
           "a bad value names the variable and exits: %r" % p.stderr)
+    p = subprocess.run([S.stack.binary], env=dict(env, WXAUTH_SESSION_TTL="60",
+                                                  WXAUTH_DB_PREPARE="maybe"),
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode != 0 and "WXAUTH_DB_PREPARE: must be auto, on or off" in p.stderr,
+          "WXAUTH_DB_PREPARE takes auto, on or off: %r" % p.stderr)
     env = dict(env, WXAUTH_SESSION_TTL="60", WX_API_BASE="http://example.com")
     p = subprocess.run([S.stack.binary], env=env, capture_output=True, text=True, timeout=10)
     check(p.returncode != 0 and "WX_API_BASE" in p.stderr, "plain http off loopback refused")
@@ -421,7 +463,7 @@ def main():
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
              t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
-             t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_openapi.TESTS + t_limits.TESTS + [t_pg_restart, t_logs]
+             t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_openapi.TESTS + t_limits.TESTS + [t_prepare, t_pg_restart, t_logs]
     try:
         stack.start_pg()
         stack.migrate()
@@ -444,6 +486,8 @@ def main():
             base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
         S.badsecret = stack.start_pool("badsecret", workers=1, env=dict(base, WX_SECRET="wrong"))
         S.grace = stack.start_pool("grace", workers=1, env=dict(base, WX_TIMEOUT_MS="3000"))
+        if os.environ.get("WXAUTH_TEST_PGBOUNCER"):
+            S.forced = stack.start_pool("forced", workers=1, env=dict(base, WXAUTH_DB_PREPARE="on"))
         H.run_tests(S, tests)
     finally:
         stack.stop_all()

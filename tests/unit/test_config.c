@@ -116,6 +116,10 @@ test_defaults(void)
 	set(&e, "WXAUTH_THREADS", "");
 	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.threads == 32);
 	config_free(&cfg);
+	base(&e);
+	CHECK(load(&e, CONFIG_WORKER) == 0 &&
+	    cfg.db_prepare == DB_PREPARE_AUTO);
+	config_free(&cfg);
 
 	/* Explicit values. */
 	base(&e);
@@ -126,8 +130,10 @@ test_defaults(void)
 	set(&e, "WXAUTH_DB_POOL", "64");
 	set(&e, "WXAUTH_DB_WAIT_MS", "10");
 	set(&e, "WXAUTH_LOG_LEVEL", "debug");
+	set(&e, "WXAUTH_DB_PREPARE", "off");
 	set(&e, "DATABASE_URL", "host=db user=wx dbname=wxauth");
 	CHECK(load(&e, CONFIG_WORKER) == 0);
+	CHECK(cfg.db_prepare == DB_PREPARE_OFF);
 	CHECK(cfg.session_ttl == 3600 && cfg.session_idle == 1800);
 	CHECK(cfg.wx_timeout_ms == 100 && cfg.threads == 256);
 	CHECK(cfg.db_pool == 64 && cfg.db_wait_ms == 10);
@@ -189,6 +195,12 @@ test_errors(void)
 	base(&e);
 	set(&e, "WXAUTH_LOG_LEVEL", "verbose");
 	CHECK(fails_naming(&e, "WXAUTH_LOG_LEVEL"));
+	base(&e);
+	set(&e, "WXAUTH_DB_PREPARE", "yes");
+	CHECK(fails_naming(&e, "WXAUTH_DB_PREPARE"));
+	base(&e);
+	set(&e, "WXAUTH_DB_PREPARE", "ON");
+	CHECK(fails_naming(&e, "WXAUTH_DB_PREPARE"));
 	/* Strings: no spaces or control characters in an appid. */
 	base(&e);
 	set(&e, "WX_APPID", "wx 123");
