@@ -77,9 +77,13 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	va_list		 ap;
 	int		 n;
 	ssize_t		 w;
+	/* A syscall saved per line: wxauth never forks after it has logged. */
+	static volatile long	 pid;
 
 	if (l < min_level || l >= LOG__MAX)
 		return;
+	if (pid == 0)
+		pid = (long)getpid();
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -91,7 +95,7 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s wxauth[%ld]%s%s %s\n",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, level_names[l],
-	    (long)getpid(), rid != NULL ? " rid=" : "",
+	    pid, rid != NULL ? " rid=" : "",
 	    rid != NULL ? rid : "", esc);
 	if (n < 0)
 		return;

@@ -57,6 +57,10 @@ LATENCY = int(os.environ.get("WX_LATENCY_MS", "50"))
 SWEEP_CONC = [16, 128] if QUICK else [8, 32, 64, 128, 256]
 SWEEP_LAT = [0, LATENCY] if QUICK else sorted({0, 10, LATENCY, 100})
 SCALE_ROWS = 100_000 if QUICK else 1_000_000
+# Users and sessions in the database before the first cell, analyzed: the
+# plans are then those of a real table, not of a near-empty one (where a
+# sequential scan of users and a hash join are the cheaper plan).
+BASE_ROWS = 20_000
 MEM_REQUESTS = 20_000 if QUICK else 100_000
 TOKENS = 64                             # sessions the authenticated cells use
 WARM = 1                                # seconds of the same load before a cell
@@ -72,6 +76,39 @@ NO_LIMITS = {"WXAUTH_LIMIT_LOGIN_IP": "100000000", "WXAUTH_LIMIT_LOGIN_USER": "1
 
 T0 = time.monotonic()
 problems = []       # non-2xx or socket errors at the default settings
+
+
+# Whose CPU time a cell counts, by the process's name (/proc/<pid>/comm).
+CPU_OF = {"wxauth": "worker", "floor": "worker", "postgres": "pg", "lighttpd": "web",
+          "nginx": "web", "apache2": "web", "wxbench": "wx"}
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snap():
+    """CPU time (user + system, clock ticks) of each process CPU_OF names."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        who = CPU_OF.get(st[st.index("(") + 1:st.rindex(")")])
+        if who:
+            f = st[st.rindex(")") + 2:].split()
+            out[d] = (who, int(f[11]) + int(f[12]))
+    return out
+
+
+def cpu_per_request(a, b, n):
+    """Microseconds of CPU per request by component, between two cpu_snap()s
+    (processes that came or went in between count from or until then)."""
+    us = {}
+    for pid, (who, t) in b.items():
+        us[who] = us.get(who, 0) + (t - a.get(pid, (who, 0))[1]) * TICK_US / n
+    return us
 
 
 def say(msg):
@@ -206,13 +243,16 @@ class Bench:
                     pass
         t = threading.Thread(target=sample, daemon=True)
         t.start()
+        c0 = cpu_snap()
         try:
             r = self.wrk(base, kind, path, conc=conc, dur=dur, **kw)
         finally:
+            c1 = cpu_snap()
             stop.set()
             t.join()
         s1 = self.db_snap()
         n = max(1, r["requests"])
+        r.update(cpu=cpu_per_request(c0, c1, n))
         r.update(stmts=(s1[0] - s0[0]) / n, xacts=(s1[1] - s0[1]) / n,
                  wal=(s1[2] - s0[2]) / n, pg_conns=max(peak), conc=conc,
                  mem=self.memory(pool) if pool else [])
@@ -221,10 +261,9 @@ class Bench:
             problems.append("%s: %d non-2xx, %d socket errors of %d requests" % (
                 key, r["non2xx"], r["socket_errors"], r["requests"]))
         say("%-28s %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  non-2xx %d  sock %d  "
-            "stmts %.2f  xacts %.2f  pg %d" % (key, r["rps"], r["p50_us"] / 1e3,
-                                              r["p99_us"] / 1e3, r["non2xx"],
-                                              r["socket_errors"], r["stmts"], r["xacts"],
-                                              r["pg_conns"]))
+            "stmts %.2f  xacts %.2f  pg %d  cpu us %s" % (
+                key, r["rps"], r["p50_us"] / 1e3, r["p99_us"] / 1e3, r["non2xx"],
+                r["socket_errors"], r["stmts"], r["xacts"], r["pg_conns"], cpu_str(r)))
         return r
 
     # -- sessions for the authenticated cells -----------------------------
@@ -360,6 +399,7 @@ class Bench:
         S.start_pg()
         S.migrate()
         self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        self.load(BASE_ROWS, "obase")
         self.start_wxbench()
         self.latency(0)
         self.meta()
@@ -459,14 +499,7 @@ class Bench:
         say("scale: adding %d users and %d live sessions (have %d and %d)" % (
             SCALE_ROWS, SCALE_ROWS, users0, sess0))
         t0 = time.monotonic()
-        self.psql("INSERT INTO users (openid, session_key_enc, session_key_kid, nick_name)"
-                  " SELECT 'obench' || g, sha256(g::text::bytea), 'bench', 'user ' || g"
-                  " FROM generate_series(1, %d) g" % SCALE_ROWS, db="wxauth")
-        self.psql("INSERT INTO sessions (token_hash, user_id, expires_at)"
-                  " SELECT sha256(('bench' || id)::bytea), id, now() + interval '30 days'"
-                  " FROM users WHERE openid LIKE 'obench%%'", db="wxauth")
-        self.psql("VACUUM ANALYZE users", db="wxauth")
-        self.psql("VACUUM ANALYZE sessions", db="wxauth")
+        self.load(SCALE_ROWS, "obench")
         self.results["scale"]["load_seconds"] = time.monotonic() - t0
         users1 = int(self.psql("SELECT count(*) FROM users", db="wxauth"))
         sess1 = int(self.psql("SELECT count(*) FROM sessions", db="wxauth"))
@@ -479,13 +512,25 @@ class Bench:
         self.explain(base)
         self.S.stop_pool(name)
 
+    def load(self, rows, prefix):
+        """rows users with a live session each, openids prefix1..., then
+        VACUUM ANALYZE of both tables."""
+        self.psql("INSERT INTO users (openid, session_key_enc, session_key_kid, nick_name)"
+                  " SELECT '%s' || g, sha256(g::text::bytea), 'bench', 'user ' || g"
+                  " FROM generate_series(1, %d) g" % (prefix, rows), db="wxauth")
+        self.psql("INSERT INTO sessions (token_hash, user_id, expires_at)"
+                  " SELECT sha256(('%s' || id)::bytea), id, now() + interval '30 days'"
+                  " FROM users WHERE openid LIKE '%s%%'" % (prefix, prefix), db="wxauth")
+        self.psql("VACUUM ANALYZE users", db="wxauth")
+        self.psql("VACUUM ANALYZE sessions", db="wxauth")
+
     def explain(self, base):
         """The plan of every statement the endpoints send, at the big size,
         from auto_explain (the real statements with their real values)."""
         log = self.S.pg.logfile
         mark = os.path.getsize(log)
         self.psql("ALTER SYSTEM SET auto_explain.log_min_duration = 0")
-        # The statements inside the PL/pgSQL functions of migration 0004.
+        # The statements inside the PL/pgSQL functions (migrations 0004, 0006).
         self.psql("ALTER SYSTEM SET auto_explain.log_nested_statements = on")
         self.psql("SELECT pg_reload_conf()")
         time.sleep(0.5)
@@ -552,6 +597,17 @@ class Bench:
             commit=out(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]))
 
 
+def cpu_str(r):
+    """A cell's CPU per request: worker / PostgreSQL / web server (+ fake WeChat)."""
+    u = r.get("cpu") or {}
+    if not u:
+        return "–"
+    t = "%.0f / %.0f / %.0f" % (u.get("worker", 0), u.get("pg", 0), u.get("web", 0))
+    if u.get("wx", 0) >= 1:
+        t += " + %.0f" % u["wx"]
+    return t
+
+
 class Report:
     """docs/PERFORMANCE.md and the plots, from the results."""
 
@@ -581,16 +637,17 @@ class Report:
         c = self.c.get(k)
         if c is None:
             return None
-        return "| %s | %.0f | %.2f | %.2f | %d | %d | %s | %d | %.2f | %.2f | %.0f | %s |" % (
+        return "| %s | %.0f | %.2f | %.2f | %d | %d | %s | %s | %d | %.2f | %.2f | %.0f | %s |" % (
             k, c["rps"], c["p50_us"] / 1e3, c["p99_us"] / 1e3, c["non2xx"], c["socket_errors"],
-            self.mem(k), c["pg_conns"], c["stmts"], c["xacts"], c["wal"],
+            cpu_str(c), self.mem(k), c["pg_conns"], c["stmts"], c["xacts"], c["wal"],
             ("%s %s" % (self.ratio(k, floor), floor)) if floor else "")
 
     def table(self, keys, floors=None):
-        out = ["| cell | req/s | p50 ms | p99 ms | non-2xx | socket errors | worker KiB "
+        out = ["| cell | req/s | p50 ms | p99 ms | non-2xx | socket errors | CPU µs / req: "
+               "worker / PG / web (+ WeChat) | worker KiB "
                "RSS / PSS / private (max) | PG conns | statements / req | write xacts / req "
                "| WAL bytes / req | ratio to floor |",
-               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for k in keys:
             r = self.row(k, (floors or {}).get(k))
             if r:
@@ -709,10 +766,14 @@ class Report:
                      m["postgres"], m["wrk"], m["conc"], m["dur"], WARM))
         L.append("Pool: the defaults (`WXAUTH_WORKERS` = cores = %s processes, "
                  "`WXAUTH_THREADS`, `WXAUTH_DB_POOL`); rate limits on, set high enough never "
-                 "to refuse. Columns: PG conns is the most connections to the wxauth database "
+                 "to refuse. The database holds %d users with a live session each (and "
+                 "analyzed) before the first cell. "
+                 "Columns: CPU is the user + system time of the worker processes, of "
+                 "PostgreSQL and of the web server (and the fake WeChat's, when it "
+                 "is 1 µs or more), per request; PG conns is the most connections to the wxauth database "
                  "seen during the run; statements, write transactions (transaction ids "
                  "used) and WAL bytes are per request, from pg_stat_statements and the "
-                 "server's counters.\n" % m.get("workers_lighttpd", "?"))
+                 "server's counters.\n" % (m.get("workers_lighttpd", "?"), BASE_ROWS))
         L.append("## The floor (same pool and web server settings)\n")
         L.append("| cell | what |\n|---|---|\n"
                  "| F0 | lighttpd serving a 50-byte JSON file |\n"
