@@ -2,7 +2,7 @@
 #
 #   make            build build/wxauth
 #   make run        install what is missing, build, and serve on 127.0.0.1:$(PORT)
-#                   behind WEB=lighttpd (default), apache or nginx
+#                   behind WEB=nginx (default), lighttpd or apache
 #   make test       the same set-up, then every test (unit, unit under
 #                   ASan+UBSan, integration through the real stack)
 #   make unit       unit tests only;  make asan-unit  the same under sanitizers
@@ -13,7 +13,7 @@
 CC	?= cc
 PYTHON	?= /usr/bin/python3
 PORT	?= 8080
-WEB	?= lighttpd
+WEB	?= nginx
 BUILD	?= build
 SAN	?=
 

@@ -10,14 +10,17 @@
 -- rolling upgrade; a later migration drops them.
 
 -- The user behind a live session, the seconds it has left, and whether its
--- last_seen is older than p_touch seconds (see lib/db.h).
+-- last_seen is older than p_touch seconds (see lib/db.h).  At most one row
+-- (ROWS 1): a caller joining it to users then plans an index lookup, not a
+-- scan of users for the 1000 rows a set-returning function is assumed to
+-- return.
 CREATE FUNCTION wxauth_session_read(p_hash bytea, p_idle int, p_touch int)
 RETURNS TABLE (id bigint, gender smallint, openid text, unionid text,
 	nick_name text, province text, city text, country text,
 	avatar_url text, language text, phone_number text,
 	pure_phone_number text, country_code text, created_at text,
 	updated_at text, expires_in bigint, stale boolean)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE ROWS 1 AS $$
 #variable_conflict use_column
 BEGIN
 	RETURN QUERY
@@ -45,7 +48,7 @@ RETURNS TABLE (id bigint, gender smallint, openid text, unionid text,
 	pure_phone_number text, country_code text, created_at text,
 	updated_at text, expires_in bigint, stale boolean,
 	session_key_enc bytea, session_key_kid text, fails integer)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE ROWS 1 AS $$
 #variable_conflict use_column
 BEGIN
 	RETURN QUERY

@@ -452,7 +452,8 @@ def main():
     r = sub.add_parser("run")
     r.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     r.add_argument("--workers", type=int, default=0)
-    r.add_argument("--web", choices=WEB_SERVERS, default=os.environ.get("WEB") or "lighttpd")
+    # make run's web server: nginx (kept FastCGI connections; docs/PERFORMANCE.md).
+    r.add_argument("--web", choices=WEB_SERVERS, default=os.environ.get("WEB") or "nginx")
     args = ap.parse_args()
     return cmd_run(args)
 
