@@ -458,6 +458,8 @@ decide(struct db *db, struct dbconn *c, const char *rid)
 		PQclear(res);
 		c->prepare = direct;
 	}
+	if (db->mode == DB_PREPARE_OFF)
+		return;		/* asked for (the one-shot commands): no news */
 	pthread_mutex_lock(&db->mu);
 	if (db->said != c->prepare) {
 		db->said = c->prepare;
