@@ -322,11 +322,17 @@ maint_main(void *arg)
 		wait -= 200;
 		if (stopping)
 			break;
-		/* WeChat clients left over from a burst of calls. */
-		if ((since_trim += 200) >= 1000) {
+		/*
+		 * WeChat clients left over from a burst of calls, every second;
+		 * and every 10 s the heap's free pages go back to the system
+		 * (a burst of logins leaves them scattered among live chunks,
+		 * where glibc's own trim at the top of the heap misses them).
+		 */
+		if ((since_trim += 200) % 1000 == 0 &&
+		    (wx_pool_trim(app.wxp, WX_CLIENT_IDLE_MS) > 0 ||
+		    since_trim >= 10000)) {
 			since_trim = 0;
-			if (wx_pool_trim(app.wxp, WX_CLIENT_IDLE_MS) > 0)
-				malloc_trim(0);
+			malloc_trim(0);
 		}
 		if (cfg->purge_interval > 0 && wait <= 0 &&
 		    (n = purge(app.db, cfg->session_idle)) > 0)

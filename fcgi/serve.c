@@ -29,7 +29,7 @@ static int
 read_body(void *arg, struct buf *b)
 {
 	FCGX_Request	*fr = arg;
-	char		 chunk[8192];
+	char		 chunk[2048];	/* small: every thread's stack holds it */
 	int		 n;
 
 	while ((n = FCGX_GetStr(chunk, sizeof(chunk), fr->in)) > 0)

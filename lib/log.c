@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define LOG_LINE_MAX	2048	/* longer messages are truncated */
+#define RID_LOG_MAX	128	/* a longer request id is cut (req.h takes 64) */
 
 static enum log_level	 min_level = LOG_INFO;
 static const char	*level_names[LOG__MAX] = {
@@ -71,11 +72,13 @@ log_escape(char *dst, size_t dstsz, const char *src)
 void
 log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 {
-	char		 msg[LOG_LINE_MAX], esc[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
+	/* The prefix (time, level, pid, a rid of RID_MAX) takes under 256. */
+	char		 msg[LOG_LINE_MAX], line[256 + LOG_LINE_MAX + 1];
 	struct timespec	 ts;
 	struct tm	 tm;
 	va_list		 ap;
 	int		 n;
+	size_t		 len;
 	ssize_t		 w;
 	/* A syscall saved per line: wxauth never forks after it has logged. */
 	static volatile long	 pid;
@@ -87,22 +90,21 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_escape(esc, sizeof(esc), msg);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s wxauth[%ld]%s%s %s\n",
+	n = snprintf(line, 256,
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s wxauth[%ld]%s%.*s ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, level_names[l],
-	    pid, rid != NULL ? " rid=" : "",
-	    rid != NULL ? rid : "", esc);
-	if (n < 0)
+	    pid, rid != NULL ? " rid=" : "", RID_LOG_MAX,
+	    rid != NULL ? rid : "");
+	if (n < 0 || n >= 256)
 		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	w = write(STDERR_FILENO, line, (size_t)n);
+	/* Escaped straight into the line: no third buffer on the stack. */
+	log_escape(line + n, LOG_LINE_MAX, msg);
+	len = (size_t)n + strlen(line + n);
+	line[len++] = '\n';
+	w = write(STDERR_FILENO, line, len);
 	(void)w;
 }

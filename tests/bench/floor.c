@@ -214,7 +214,8 @@ main(int argc, char *argv[])
 	pthread_t	 t[THREADS_MAX];
 	const char	*m = getenv("FLOOR_MODE"), *n = getenv("WXAUTH_THREADS");
 	const char	*dp = getenv("WXAUTH_DB_POOL");
-	long		 threads = n != NULL ? strtol(n, NULL, 10) : 32, i;
+	/* WXAUTH_THREADS' default, as in lib/config.c. */
+	long		 threads = n != NULL ? strtol(n, NULL, 10) : 48, i;
 
 	if (argc == 2 && strcmp(argv[1], "check-config") == 0)
 		return 0;
@@ -231,7 +232,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (threads < 1 || threads > THREADS_MAX)
-		threads = 32;
+		threads = 48;
 	if (dp != NULL && (pg_max = strtol(dp, NULL, 10)) < 1)
 		pg_max = 1;
 	if (pg_max > THREADS_MAX)
