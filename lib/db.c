@@ -371,14 +371,18 @@ exec_ms(struct dbconn *c, const char *name, const char *pname,
 	state = *res != NULL ? PQresultErrorField(*res, PG_DIAG_SQLSTATE) : NULL;
 	prim = *res != NULL ? PQresultErrorField(*res, PG_DIAG_MESSAGE_PRIMARY) :
 	    NULL;
-	if (pname != NULL && state != NULL && strcmp(state, "26000") == 0) {
+	if (pname != NULL && state != NULL && (strcmp(state, "26000") == 0 ||
+	    strcmp(state, "0A000") == 0)) {
 		/*
-		 * The prepared statement is gone (DISCARD ALL, or a pooler
-		 * after all).  Nothing ran: the server refused it at Bind.
+		 * The prepared statement is gone (26000: DISCARD ALL, or a
+		 * pooler after all), or a migration changed what it returns
+		 * (0A000: "cached plan must not change result type").
+		 * Nothing ran: the server refused it before executing it.
 		 * Send it as text, and stop preparing on this connection.
 		 */
-		log_msg(LOG_WARN, rid, "db: %s: its prepared statement is gone; "
-		    "this connection no longer prepares statements", name);
+		log_msg(LOG_WARN, rid, "db: %s: its prepared statement is gone "
+		    "or stale (%s); this connection no longer prepares "
+		    "statements", name, state);
 		c->prepare = 0;
 		c->nprep = 0;
 		PQclear(*res);
@@ -451,10 +455,14 @@ decide(struct db *db, struct dbconn *c, const char *rid)
 	if (db->mode == DB_PREPARE_AUTO) {
 		res = exec_timed(c, NULL, "SELECT pg_backend_pid()", 0, NULL,
 		    NULL, NULL, c->stmt_ms, "backend_pid", rid);
-		if (PQresultStatus(res) == PGRES_TUPLES_OK &&
-		    PQntuples(res) == 1)
-			direct = atol(PQgetvalue(res, 0, 0)) ==
-			    (long)PQbackendPID(c->pg);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK ||
+		    PQntuples(res) != 1) {
+			/* Not known: text, and no decision to tell. */
+			PQclear(res);
+			return;
+		}
+		direct = atol(PQgetvalue(res, 0, 0)) ==
+		    (long)PQbackendPID(c->pg);
 		PQclear(res);
 		c->prepare = direct;
 	}
@@ -498,12 +506,16 @@ prepared(struct dbconn *c, const struct stmt *st, int n, const char *rid)
 		return NULL;
 	res = await(c, c->stmt_ms, st->name, rid);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok) {
-		if (!c->broken)
-			c->prepare = 0;
-		return NULL;
+	if (!ok && !c->broken) {
+		log_msg(LOG_WARN, rid, "db: %s: cannot prepare it (%s); this "
+		    "connection sends statements as text", st->name, res != NULL &&
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL ?
+		    PQresultErrorField(res, PG_DIAG_SQLSTATE) : "-");
+		c->prepare = 0;
 	}
+	PQclear(res);
+	if (!ok)
+		return NULL;
 	c->prep[c->nprep++] = st;
 	return st->name;
 }
@@ -721,6 +733,12 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 	if (PQntuples(res) != 1) {
 		PQclear(res);
 		return ERR_UNAUTHORIZED;
+	}
+	if (PQnfields(res) != USER_NCOLS + (key != NULL ? 5 : 2)) {
+		log_msg(LOG_ERROR, rid, "db: session_read: unexpected result "
+		    "shape");
+		PQclear(res);
+		return ERR_INTERNAL;
 	}
 	row_user(res, 0, u);
 	*expires_in = strtol(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);

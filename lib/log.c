@@ -1,6 +1,7 @@
 /*
  * log.c -- escaped single-line logging to standard error (see log.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,10 +70,20 @@ log_escape(char *dst, size_t dstsz, const char *src)
 	return dst;
 }
 
+/* Read once, a syscall saved per line: wxauth never forks after it logs. */
+static long		 pid;
+static pthread_once_t	 pid_once = PTHREAD_ONCE_INIT;
+
+static void
+read_pid(void)
+{
+	pid = (long)getpid();
+}
+
 void
 log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 {
-	/* The prefix (time, level, pid, a rid of RID_MAX) takes under 256. */
+	/* The prefix (time, level, pid, a rid of RID_LOG_MAX) takes under 256. */
 	char		 msg[LOG_LINE_MAX], line[256 + LOG_LINE_MAX + 1];
 	struct timespec	 ts;
 	struct tm	 tm;
@@ -80,13 +91,10 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	int		 n;
 	size_t		 len;
 	ssize_t		 w;
-	/* A syscall saved per line: wxauth never forks after it has logged. */
-	static volatile long	 pid;
 
 	if (l < min_level || l >= LOG__MAX)
 		return;
-	if (pid == 0)
-		pid = (long)getpid();
+	pthread_once(&pid_once, read_pid);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
