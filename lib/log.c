@@ -12,6 +12,7 @@
 
 #define LOG_LINE_MAX	2048	/* longer messages are truncated */
 #define RID_LOG_MAX	128	/* a longer request id is cut (req.h takes 64) */
+#define LOG_PREFIX_MAX	256	/* time, level, pid and a rid of RID_LOG_MAX fit */
 
 static enum log_level	 min_level = LOG_INFO;
 static const char	*level_names[LOG__MAX] = {
@@ -83,8 +84,7 @@ read_pid(void)
 void
 log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 {
-	/* The prefix (time, level, pid, a rid of RID_LOG_MAX) takes under 256. */
-	char		 msg[LOG_LINE_MAX], line[256 + LOG_LINE_MAX + 1];
+	char		 msg[LOG_LINE_MAX], line[LOG_PREFIX_MAX + LOG_LINE_MAX + 1];
 	struct timespec	 ts;
 	struct tm	 tm;
 	va_list		 ap;
@@ -101,13 +101,13 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, 256,
+	n = snprintf(line, LOG_PREFIX_MAX,
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s wxauth[%ld]%s%.*s ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, level_names[l],
 	    pid, rid != NULL ? " rid=" : "", RID_LOG_MAX,
 	    rid != NULL ? rid : "");
-	if (n < 0 || n >= 256)
+	if (n < 0 || n >= LOG_PREFIX_MAX)
 		return;
 	/* Escaped straight into the line: no third buffer on the stack. */
 	log_escape(line + n, LOG_LINE_MAX, msg);
