@@ -344,20 +344,31 @@ remote_check(struct ctx *c, const struct user *u, const struct sealed *sk,
 enum err
 h_check_session(struct ctx *c)
 {
+	const struct config	*cfg = c->app->cfg;
 	const struct pval	*remote = &c->pa->v[CS_REMOTE];
 	struct db_session_key	 sk;
 	struct user		 u;
+	uint8_t			 hash[SHA256_LEN];
 	long			 exp;
 	int			 valid = 0, want = remote->set && remote->i;
 	enum err		 er;
 
-	if ((er = authenticate(c, &u, &exp, want ? &sk : NULL)) != ERR_OK)
-		return er;
-	if (want)
+	if (want) {
+		if ((er = authenticate(c, &u, &exp, &sk)) != ERR_OK)
+			return er;
 		er = remote_check(c, &u, &sk.sealed, &valid);
-	user_free(&u);
-	if (er != ERR_OK)
-		return er;
+		user_free(&u);
+		if (er != ERR_OK)
+			return er;
+	} else {
+		/* The session alone: no user row to fetch. */
+		if (!presented(c->rq, hash))
+			return ERR_UNAUTHORIZED;
+		if ((er = db_session_check(c->app->db, hash, cfg->session_idle,
+		    config_touch_interval(cfg), &c->rp->uid, &exp,
+		    c->rq->rid)) != ERR_OK)
+			return er;
+	}
 	c->rp->res = json_object_new_object();
 	json_object_object_add(c->rp->res, "valid",
 	    json_object_new_boolean(1));

@@ -675,6 +675,9 @@ static const struct stmt st_session_user = { "session_read",
 static const struct stmt st_session_user_key = { "session_read_key",
 	"SELECT * FROM wxauth_session_read_key($1::bytea, $2::int, $3::int,"
 	" $4::text, $5::int)", 1 };
+/* check_session's read: the session alone (migrations/0007). */
+static const struct stmt st_session_check = { "session_check",
+	"SELECT * FROM wxauth_session_check($1::bytea, $2::int, $3::int)", 1 };
 /* The touch, once per interval: a concurrent one finds nothing to do. */
 static const struct stmt st_session_touch = { "session_touch",
 	"UPDATE sessions SET last_seen = now() WHERE token_hash = $1"
@@ -705,6 +708,24 @@ row_sealed(const PGresult *res, int row, int col, struct sealed *out)
 		    (size_t)PQgetlength(res, row, col + 1) + 1);
 	}
 	PQfreemem(b);
+}
+
+/* The touch that a read found due.  The read stands if it fails: the next
+ * read tries again. */
+static void
+touch_session(struct db *db, const uint8_t hash[SHA256_LEN], long touch,
+    const char *rid)
+{
+	char		 st[24];
+	const char	*vals[2] = { (const char *)hash, st };
+	int		 lens[2] = { SHA256_LEN, 0 };
+	int		 fmts[2] = { 1, 0 };
+	PGresult	*res;
+
+	snprintf(st, sizeof(st), "%ld", touch);
+	if (run(db, &st_session_touch, 2, vals, lens, fmts, &res, rid) ==
+	    ERR_OK)
+		PQclear(res);
 }
 
 enum err
@@ -749,11 +770,44 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
 		    10);
 	}
 	PQclear(res);
-	/* The read stands if the touch fails: the next read tries again. */
-	vals[1] = st;		/* the touch: $1 the hash, $2 the interval */
-	if (stale && run(db, &st_session_touch, 2, vals, lens, fmts, &res,
-	    rid) == ERR_OK)
+	if (stale)
+		touch_session(db, hash, touch, rid);
+	return ERR_OK;
+}
+
+enum err
+db_session_check(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
+    long touch, long long *uid, long *expires_in, const char *rid)
+{
+	char		 si[24], st[24];
+	const char	*vals[3] = { (const char *)hash, si, st };
+	int		 lens[3] = { SHA256_LEN, 0, 0 };
+	int		 fmts[3] = { 1, 0, 0 };
+	PGresult	*res;
+	enum err	 er;
+	int		 stale;
+
+	snprintf(si, sizeof(si), "%ld", idle);
+	snprintf(st, sizeof(st), "%ld", touch);
+	if ((er = run(db, &st_session_check, 3, vals, lens, fmts, &res,
+	    rid)) != ERR_OK)
+		return er;
+	if (PQntuples(res) != 1) {
 		PQclear(res);
+		return ERR_UNAUTHORIZED;
+	}
+	if (PQnfields(res) != 3) {
+		log_msg(LOG_ERROR, rid, "db: session_check: unexpected result "
+		    "shape");
+		PQclear(res);
+		return ERR_INTERNAL;
+	}
+	*uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*expires_in = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	stale = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+	PQclear(res);
+	if (stale)
+		touch_session(db, hash, touch, rid);
 	return ERR_OK;
 }
 

@@ -118,6 +118,14 @@ enum err	 db_session_user(struct db *, const uint8_t hash[SHA256_LEN],
 		    struct db_session_key *key, const char *rid);
 
 /*
+ * The same check and touch without the user row: the session's user id
+ * and *expires_in, or ERR_UNAUTHORIZED.  One index lookup.
+ */
+enum err	 db_session_check(struct db *, const uint8_t hash[SHA256_LEN],
+		    long idle, long touch, long long *uid, long *expires_in,
+		    const char *rid);
+
+/*
  * Apply p to user uid (fields p leaves NULL keep their value; a unionid is
  * only ever added or replaced) and fill u with the result.  One statement.
  */

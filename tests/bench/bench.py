@@ -530,7 +530,7 @@ class Bench:
         log = self.S.pg.logfile
         mark = os.path.getsize(log)
         self.psql("ALTER SYSTEM SET auto_explain.log_min_duration = 0")
-        # The statements inside the PL/pgSQL functions (migrations 0004, 0006).
+        # The statements inside the PL/pgSQL functions (migrations 0004, 0006, 0007).
         self.psql("ALTER SYSTEM SET auto_explain.log_nested_statements = on")
         self.psql("SELECT pg_reload_conf()")
         time.sleep(0.5)

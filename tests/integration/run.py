@@ -276,15 +276,27 @@ def t_expiry(S):
     r = request(S.ttl, "GET", "/api/user/info", headers=bearer(tok))
     check(r.status == 401, "absolute expiry: 401 after TTL (%d)" % r.status)
     # Idle: used within the idle window it stays; unused past it, it dies.
+    # One session is kept alive by info, the other by check_session alone
+    # (which reads the session without its user): each read touches it.
     _, r = login(S.idle, f)
     tok = r.res["token"]
+    _, r = login(S.idle, f)
+    tok2 = r.res["token"]
     for _ in range(3):
         time.sleep(1.0)
         check(request(S.idle, "GET", "/api/user/info", headers=bearer(tok)).status == 200,
               "active session survives the idle timeout")
+        r = request(S.idle, "GET", "/api/user/check_session", headers=bearer(tok2))
+        check(r.status == 200 and r.res.get("valid") is True and
+              0 < r.res.get("expires_in", 0) <= 2,
+              "a session checked with check_session survives the idle timeout: %r" % r.raw)
     time.sleep(2.6)
-    check(request(S.idle, "GET", "/api/user/info", headers=bearer(tok)).status == 401,
-          "idle session expires")
+    for t in (tok, tok2):
+        check(request(S.idle, "GET", "/api/user/info", headers=bearer(t)).status == 401,
+              "idle session expires (info)")
+        r = request(S.idle, "GET", "/api/user/check_session", headers=bearer(t))
+        check(r.status == 401 and r.slug == "unauthorized",
+              "idle session expires (check_session): %r" % r.raw)
 
 
 def t_pg_restart(S):
