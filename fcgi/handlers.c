@@ -80,14 +80,17 @@ authenticate(struct ctx *c, struct user *u, long *expires_in,
 /*
  * Count one event of kind for subject; ERR_RATE_LIMITED (with Retry-After
  * set) once over the configured limit, ERR_OK under it or when it is off.
- * *counted tells whether a count was taken (for limit_give_back()).
+ * *counted tells whether a count was taken (for limit_give_back()).  Logins
+ * per address are counted ahead of the database (limit.h) when they can.
  */
 static enum err
 limit_take(struct ctx *c, enum limit_kind kind, const char *subject,
     int *counted)
 {
-	long	 lim = c->app->cfg->limit[kind], n, ra;
+	long	 lim = c->app->cfg->limit[kind], win = limit_window(kind);
+	long	 n, ra, add = 1;
 	char	 key[LIMIT_KEY_MAX];
+	time_t	 now = time(NULL);
 	enum err er;
 
 	if (counted != NULL)
@@ -96,9 +99,14 @@ limit_take(struct ctx *c, enum limit_kind kind, const char *subject,
 		return ERR_OK;
 	if (limit_key(kind, subject, key) == -1)
 		return ERR_INTERNAL;
-	if ((er = db_limit_hit(c->app->db, key, limit_window(kind), &n, &ra,
+	if (kind == LIMIT_LOGIN_IP &&
+	    limit_ahead_take(c->app->ahead, key, lim, win, now, &add))
+		return ERR_OK;
+	if ((er = db_limit_add(c->app->db, key, win, add, &n, &ra,
 	    c->rq->rid)) != ERR_OK)
 		return er;
+	if (kind == LIMIT_LOGIN_IP)
+		limit_ahead_learn(c->app->ahead, key, win, now, n);
 	if (counted != NULL)
 		*counted = 1;
 	if (n <= lim)
@@ -148,8 +156,8 @@ decrypt_outcome(struct ctx *c, enum err er)
 	if ((er == ERR_DECRYPT_FAILED || er == ERR_INVALID_SIGNATURE) &&
 	    c->app->cfg->limit[LIMIT_DECRYPT_FAIL] > 0 &&
 	    c->fail_key[0] != '\0')
-		(void)db_limit_hit(c->app->db, c->fail_key,
-		    limit_window(LIMIT_DECRYPT_FAIL), &n, &ra, c->rq->rid);
+		(void)db_limit_add(c->app->db, c->fail_key,
+		    limit_window(LIMIT_DECRYPT_FAIL), 1, &n, &ra, c->rq->rid);
 }
 
 enum err

@@ -63,6 +63,7 @@ struct worker {
 
 static volatile sig_atomic_t	 stopping;
 static long			 served_left;	/* recycling; guarded by served_mu */
+static unsigned long		 served_total;	/* guarded by served_mu */
 static pthread_mutex_t		 served_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct app		 app;
 static struct wx_conf		 wxconf;
@@ -81,6 +82,7 @@ count_served(void)
 	int	 last;
 
 	pthread_mutex_lock(&served_mu);
+	served_total++;
 	last = served_left > 0 && --served_left == 0;
 	pthread_mutex_unlock(&served_mu);
 	if (last) {
@@ -310,6 +312,8 @@ maint_main(void *arg)
 	struct timespec		 tick = { 0, 200 * 1000 * 1000 };
 	uint8_t			 r[2];
 	long			 wait = 0, n, since_trim = 0;
+	unsigned long		 now_served, last_served = 0, trimmed_at = 0;
+	int			 idle;
 
 	while (!stopping) {
 		if (wait <= 0 && cfg->purge_interval > 0) {
@@ -323,16 +327,28 @@ maint_main(void *arg)
 		if (stopping)
 			break;
 		/*
-		 * WeChat clients left over from a burst of calls, every second;
-		 * and every 10 s the heap's free pages go back to the system
-		 * (a burst of logins leaves them scattered among live chunks,
-		 * where glibc's own trim at the top of the heap misses them).
+		 * Every second: the counts taken ahead of the database go to
+		 * it; WeChat clients left over from a burst of calls are
+		 * freed; and after those, once the worker falls idle (a
+		 * second without a request after some), or every 10 s, the
+		 * heap's free pages go back to the system (a burst of requests
+		 * leaves them scattered among live chunks, where glibc's own
+		 * trim at the top of the heap misses them).
 		 */
-		if ((since_trim += 200) % 1000 == 0 &&
-		    (wx_pool_trim(app.wxp, WX_CLIENT_IDLE_MS) > 0 ||
-		    since_trim >= 10000)) {
-			since_trim = 0;
-			malloc_trim(0);
+		if ((since_trim += 200) % 1000 == 0) {
+			app_flush_counts(&app);
+			pthread_mutex_lock(&served_mu);
+			now_served = served_total;
+			pthread_mutex_unlock(&served_mu);
+			idle = now_served == last_served &&
+			    now_served != trimmed_at;
+			last_served = now_served;
+			if (wx_pool_trim(app.wxp, WX_CLIENT_IDLE_MS) > 0 ||
+			    idle || since_trim >= 10000) {
+				since_trim = 0;
+				trimmed_at = now_served;
+				malloc_trim(0);
+			}
 		}
 		if (cfg->purge_interval > 0 && wait <= 0 &&
 		    (n = purge(app.db, cfg->session_idle)) > 0)
@@ -515,6 +531,7 @@ main(int argc, char *argv[])
 	}
 	stop_workers(ws, cfg.threads);
 	pthread_join(maint, NULL);
+	app_flush_counts(&app);		/* what was counted ahead */
 	free(ws);
 	app_close(&app);
 	curl_global_cleanup();

@@ -102,7 +102,30 @@ app_open(struct app *app, struct wx_conf *wc, const struct config *cfg)
 	wc->timeout_ms = cfg->wx_timeout_ms;
 	wc->allow_http = cfg->wx_allow_http;
 	app->wxp = wx_pool_new(wc, (size_t)cfg->threads);
+	if ((app->ahead = malloc(sizeof(*app->ahead))) == NULL) {
+		app_close(app);
+		return -1;
+	}
+	limit_ahead_init(app->ahead);
 	return 0;
+}
+
+/*
+ * Add the hits counted ahead of the database to it (the maintenance
+ * thread, every second).  A failed add loses them: an undercount.
+ */
+void
+app_flush_counts(struct app *app)
+{
+	char	 key[LIMIT_KEY_MAX];
+	long	 win, add, n, ra;
+	size_t	 pos = 0;
+	time_t	 now = time(NULL);
+
+	while (limit_ahead_drain(app->ahead, &pos, now, key, &win, &add))
+		if (db_limit_add(app->db, key, win, add, &n, &ra, NULL) ==
+		    ERR_OK)
+			limit_ahead_learn(app->ahead, key, win, now, n);
 }
 
 void
@@ -110,6 +133,10 @@ app_close(struct app *app)
 {
 	wx_pool_free(app->wxp);
 	app->wxp = NULL;
+	if (app->ahead != NULL)
+		pthread_mutex_destroy(&app->ahead->mu);
+	free(app->ahead);
+	app->ahead = NULL;
 	db_close(app->db);
 	app->db = NULL;
 }

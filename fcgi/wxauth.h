@@ -22,6 +22,7 @@ struct app {
 	struct db		*db;
 	struct token_src	 tokens;	/* the shared access_token */
 	struct wx_pool		*wxp;	/* WeChat clients (wx.h) */
+	struct limit_ahead	*ahead;	/* counts ahead of the database */
 };
 
 /* Everything a handler may use; all of it borrowed. */
@@ -75,6 +76,7 @@ void	dispatch(const struct app *, struct req *rq,
  */
 int	app_open(struct app *, struct wx_conf *wc, const struct config *cfg);
 void	app_close(struct app *);
+void	app_flush_counts(struct app *);
 
 /*
  * Serve the request libfcgi has read into fr (after FCGX_Accept_r): model

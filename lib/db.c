@@ -670,7 +670,7 @@ static const struct stmt st_session_user = { "session_read",
 /*
  * The same, with the sealed session_key for the routes that need it, and
  * this session's decrypt failures in the current window ($4: its counter
- * key, $5: the window in seconds; see db_limit_hit()).
+ * key, $5: the window in seconds; see db_limit_add()).
  */
 static const struct stmt st_session_user_key = { "session_read_key",
 	"SELECT * FROM wxauth_session_read_key($1::bytea, $2::int, $3::int,"
@@ -1153,21 +1153,22 @@ out:
 
 /* ---- rate limits --------------------------------------------------------- */
 
-/* Count one event (migrations/0004, wxauth_limit_hit). */
-static const struct stmt st_limit_hit = { "limit_hit",
-	"SELECT * FROM wxauth_limit_hit($1::text, $2::int)", 0 };
+/* Count n events (migrations/0007, wxauth_limit_add). */
+static const struct stmt st_limit_add = { "limit_add",
+	"SELECT * FROM wxauth_limit_add($1::text, $2::int, $3::int)", 0 };
 
 enum err
-db_limit_hit(struct db *db, const char *key, long window, long *count,
-    long *retry_after, const char *rid)
+db_limit_add(struct db *db, const char *key, long window, long n,
+    long *count, long *retry_after, const char *rid)
 {
-	char		 w[24];
-	const char	*vals[2] = { key, w };
+	char		 w[24], nb[24];
+	const char	*vals[3] = { key, w, nb };
 	PGresult	*res;
 	enum err	 er;
 
 	snprintf(w, sizeof(w), "%ld", window);
-	if ((er = run(db, &st_limit_hit, 2, vals, NULL, NULL, &res, rid)) !=
+	snprintf(nb, sizeof(nb), "%ld", n);
+	if ((er = run(db, &st_limit_add, 3, vals, NULL, NULL, &res, rid)) !=
 	    ERR_OK)
 		return er;
 	if (PQntuples(res) != 1) {

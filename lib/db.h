@@ -184,11 +184,11 @@ enum err	 db_session_revoke(struct db *, const uint8_t hash[SHA256_LEN],
 		    long idle, long long *uid, const char *rid);
 
 /*
- * Count one event against key in the current fixed window of window
- * seconds; *count is the count so far (this one included), *retry_after
- * the seconds until the window ends.  One statement (UNLOGGED table).
+ * Count n events against key in the current fixed window of window
+ * seconds; *count is the count so far (these included), *retry_after the
+ * seconds until the window ends.  One statement (UNLOGGED table).
  */
-enum err	 db_limit_hit(struct db *, const char *key, long window,
+enum err	 db_limit_add(struct db *, const char *key, long window, long n,
 		    long *count, long *retry_after, const char *rid);
 
 /* Take one back (a reservation that was not used). */

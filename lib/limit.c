@@ -1,7 +1,9 @@
 /*
- * limit.c -- rate-limit keys and the client address (see limit.h); the
- * counting itself is db_limit_*() in db.c.
+ * limit.c -- rate-limit keys, the client address and the counting ahead of
+ * the database (see limit.h); the database's counting is db_limit_*() in
+ * db.c.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,4 +122,139 @@ limit_client_addr(const char *remote, const char *xff, const char *trusted,
 		if (!in_list(trusted, hop[i], len[i]))
 			return;
 	}
+}
+
+/* ---- counting ahead of the database -------------------------------------- */
+
+void
+limit_ahead_init(struct limit_ahead *a)
+{
+	memset(a->slot, 0, sizeof(a->slot));
+	pthread_mutex_init(&a->mu, NULL);
+}
+
+/* FNV-1a: where a key's probe run starts. */
+static size_t
+ahead_home(const char *key)
+{
+	uint32_t	 h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % LIMIT_AHEAD_SLOTS;
+}
+
+/*
+ * The slot of key, or NULL.  With claim, a slot is taken for a key that has
+ * none: a free one, or one whose window has ended, or else one with no hits
+ * waiting (the least counted), within the key's probe run.
+ */
+static struct limit_ahead_slot *
+ahead_slot(struct limit_ahead *a, const char *key, long window, time_t now,
+    int claim)
+{
+	struct limit_ahead_slot	*s, *pick = NULL;
+	size_t			 h = ahead_home(key), i;
+	int			 rank, best = 0;
+
+	for (i = 0; i < LIMIT_AHEAD_PROBE; i++) {
+		s = &a->slot[(h + i) % LIMIT_AHEAD_SLOTS];
+		if (s->key[0] != '\0' && strcmp(s->key, key) == 0)
+			return s;
+		if (!claim)
+			continue;
+		if (s->key[0] == '\0' || s->wid != (long)(now / s->window))
+			rank = 3;
+		else if (s->pending == 0)
+			rank = 2;
+		else
+			rank = 0;
+		if (rank > best || (rank == 2 && best == 2 &&
+		    s->known < pick->known)) {
+			best = rank;
+			pick = s;
+		}
+	}
+	if (pick == NULL || strlen(key) >= sizeof(pick->key))
+		return NULL;
+	memcpy(pick->key, key, strlen(key) + 1);
+	pick->window = window;
+	pick->wid = (long)(now / window);
+	pick->known = pick->pending = 0;
+	return pick;
+}
+
+int
+limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
+    long window, time_t now, long *add)
+{
+	struct limit_ahead_slot	*s;
+	long			 batch = limit / LIMIT_AHEAD_DIV;
+	long			 wid = (long)(now / window);
+
+	*add = 1;
+	if (batch > LIMIT_AHEAD_BATCH)
+		batch = LIMIT_AHEAD_BATCH;
+	if (batch < 1)
+		return 0;
+	pthread_mutex_lock(&a->mu);
+	if ((s = ahead_slot(a, key, window, now, 1)) == NULL) {
+		pthread_mutex_unlock(&a->mu);
+		return 0;
+	}
+	if (s->wid != wid || s->window != window) {
+		s->window = window;
+		s->wid = wid;
+		s->known = s->pending = 0;
+	}
+	if (s->pending < batch && s->known + s->pending + 1 <= limit - batch) {
+		s->pending++;
+		pthread_mutex_unlock(&a->mu);
+		return 1;
+	}
+	*add = s->pending + 1;
+	s->pending = 0;
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+void
+limit_ahead_learn(struct limit_ahead *a, const char *key, long window,
+    time_t now, long total)
+{
+	struct limit_ahead_slot	*s;
+
+	pthread_mutex_lock(&a->mu);
+	if ((s = ahead_slot(a, key, window, now, 0)) != NULL &&
+	    s->window == window && s->wid == (long)(now / window) &&
+	    total > s->known)
+		s->known = total;
+	pthread_mutex_unlock(&a->mu);
+}
+
+int
+limit_ahead_drain(struct limit_ahead *a, size_t *pos, time_t now,
+    char key[LIMIT_KEY_MAX], long *window, long *add)
+{
+	struct limit_ahead_slot	*s;
+
+	pthread_mutex_lock(&a->mu);
+	for (; *pos < LIMIT_AHEAD_SLOTS; (*pos)++) {
+		s = &a->slot[*pos];
+		if (s->key[0] == '\0' || s->pending == 0)
+			continue;
+		if (s->wid != (long)(now / s->window)) {
+			s->pending = 0;		/* its window has ended */
+			continue;
+		}
+		memcpy(key, s->key, strlen(s->key) + 1);
+		*window = s->window;
+		*add = s->pending;
+		s->pending = 0;
+		(*pos)++;
+		pthread_mutex_unlock(&a->mu);
+		return 1;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return 0;
 }

@@ -9,8 +9,9 @@
  *   day); a request over the limit is 429 rate_limited with Retry-After =
  *   the seconds left in the window.  A limit of 0 disables it.
  * - login per client address: counted before WeChat is called (it protects
- *   our quota); login per openid: counted after jscode2session told us who
- *   it is, before any session is made.
+ *   our quota), ahead of the database where it can (below); login per
+ *   openid: counted after jscode2session told us who it is, before any
+ *   session is made.
  * - phone binds per user per day: a bind reserves one before WeChat is
  *   asked (each successful getuserphonenumber is billed) and gives it back
  *   if the bind fails, so only successful binds count, exactly, even when
@@ -26,7 +27,9 @@
 #ifndef WXAUTH_LIMIT_H
 #define WXAUTH_LIMIT_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 
 #define LIMIT_KEY_MAX	192
 #define CLIENT_ADDR_MAX	64
@@ -57,5 +60,69 @@ int	limit_key(enum limit_kind, const char *subject, char key[LIMIT_KEY_MAX]);
  */
 void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
 	    const char *trusted, char out[CLIENT_ADDR_MAX]);
+
+/*
+ * Counting ahead of the database (login per address).  A worker process
+ * counts the hits of a key in memory while they are few and far below the
+ * limit, and adds them to the database later -- a batch at a time on the
+ * request path, the rest from the maintenance thread every second -- so
+ * that most logins spend no round trip on the limit.
+ *
+ * Policy: the batch of a limit is limit / LIMIT_AHEAD_DIV, at most
+ * LIMIT_AHEAD_BATCH.  Limits under LIMIT_AHEAD_DIV (batch 0) are counted in
+ * the database on every hit, exactly, as are all hits of a key whose last
+ * known total plus its hits not yet written is within one batch of the
+ * limit.  Otherwise a hit is admitted here while fewer than batch are
+ * waiting; the hit after them carries them to the database (the caller
+ * adds their number, with its own, and learns the total).  A key's count
+ * can so run over its limit by at most one batch per other process that
+ * counts it.  Hits not yet written when their window ends are dropped (at
+ * most one batch per key and process: an undercount, never a refusal).
+ * LIMIT_AHEAD_SLOTS keys per process; a key that finds no free slot is
+ * counted in the database.
+ */
+#define LIMIT_AHEAD_DIV		16
+#define LIMIT_AHEAD_BATCH	32
+#define LIMIT_AHEAD_SLOTS	128
+#define LIMIT_AHEAD_PROBE	8	/* slots a key may live in */
+#define LIMIT_AHEAD_KEY_MAX	80	/* "login_ip:" and an address */
+
+struct limit_ahead_slot {
+	char		 key[LIMIT_AHEAD_KEY_MAX];	/* "" when free */
+	long		 window;	/* seconds */
+	long		 wid;		/* the window's number: time / window */
+	long		 known;		/* the database's total, last learned */
+	long		 pending;	/* admitted here, not yet written */
+};
+
+struct limit_ahead {
+	pthread_mutex_t		 mu;
+	struct limit_ahead_slot	 slot[LIMIT_AHEAD_SLOTS];
+};
+
+void	limit_ahead_init(struct limit_ahead *);
+
+/*
+ * One hit of key (a limit of limit per window seconds) at time now: 1 if it
+ * is admitted and counted here; 0 if the caller must add *add to the
+ * database's count now (this hit and those that were waiting), decide by
+ * the total, and tell limit_ahead_learn() the total.
+ */
+int	limit_ahead_take(struct limit_ahead *, const char *key, long limit,
+	    long window, time_t now, long *add);
+
+/* The database's total for key in the current window, as an add told it. */
+void	limit_ahead_learn(struct limit_ahead *, const char *key, long window,
+	    time_t now, long total);
+
+/*
+ * The next key, from slot *pos on, with hits waiting in its current window:
+ * copies it into key and its window into *window, moves its hits out into
+ * *add and returns 1; 0 when there is none left.  Hits left from an ended
+ * window are dropped on the way.  The maintenance thread adds the hits to
+ * the database and tells limit_ahead_learn() the totals.
+ */
+int	limit_ahead_drain(struct limit_ahead *, size_t *pos, time_t now,
+	    char key[LIMIT_KEY_MAX], long *window, long *add);
 
 #endif

@@ -1,5 +1,5 @@
--- 0007: what makes a session live, written once, and check_session without
--- the user row.
+-- 0007: what makes a session live, written once; check_session without the
+-- user row; rate-limit counts added in batches.
 --
 -- wxauth_session_live is the one definition of a live session (lib/db.h):
 -- the token hash exists, has not reached its absolute expiry, and was seen
@@ -59,5 +59,25 @@ BEGIN
 	 l.expires_in, l.stale
 	FROM wxauth_session_live(p_hash, p_idle, p_touch) l
 	JOIN users u ON u.id = l.user_id;
+END
+$$;
+
+-- n events counted against a limit at once (lib/limit.h: a worker counts
+-- the logins per address ahead of the database and adds them in batches):
+-- the count in the current window of p_window seconds, and the seconds left
+-- in it.  0004's wxauth_limit_hit, which adds one, stays for workers of the
+-- previous release.
+CREATE FUNCTION wxauth_limit_add(p_key text, p_window int, p_n int)
+RETURNS TABLE (n integer, retry integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
+	INSERT INTO rate_counters AS r (key, window_start, n)
+	VALUES (p_key, to_timestamp(floor(extract(epoch FROM now())
+	 / p_window) * p_window), p_n)
+	ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + EXCLUDED.n
+	RETURNING r.n, GREATEST(1, ceil(extract(epoch FROM r.window_start
+	 + make_interval(secs => p_window) - now())))::int;
 END
 $$;

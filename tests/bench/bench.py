@@ -62,6 +62,7 @@ SCALE_ROWS = 100_000 if QUICK else 1_000_000
 # sequential scan of users and a hash join are the cheaper plan).
 BASE_ROWS = 20_000
 MEM_REQUESTS = 20_000 if QUICK else 100_000
+REST_S = 2.5          # after a run, before memory is read at rest
 TOKENS = 64                             # sessions the authenticated cells use
 WARM = 1                                # seconds of the same load before a cell
 BUILD = os.path.join(ROOT, os.environ.get("WXAUTH_BUILD", "build"))
@@ -473,8 +474,11 @@ class Bench:
 
     def memory_run(self, name, base):
         """The workers' memory at the start and after each quarter of
-        MEM_REQUESTS authenticated reads (info, check_session)."""
+        MEM_REQUESTS authenticated reads (info, check_session): at once, and
+        at rest (REST_S later: the worker gives its heap's free pages back
+        once it falls idle)."""
         points = [(0, self.memory(name))]
+        busy = [(0, points[0][1])]
         rate = max(500.0, self.results["cells"]["info"]["rps"])
         served = i = 0
         while served < MEM_REQUESTS and i < 12:
@@ -482,9 +486,12 @@ class Bench:
             r = self.wrk(base, "get", "/api/user/info" if i % 2 == 0 else
                          "/api/user/check_session", conc=CONC, dur=dur)
             served += r["requests"]
+            busy.append((served, self.memory(name)))
+            time.sleep(REST_S)
             points.append((served, self.memory(name)))
             i += 1
         self.results["memory"] = points
+        self.results["memory_busy"] = busy
 
     def scale(self):
         name = "wx-scale"
@@ -693,7 +700,8 @@ class Report:
         if mem:
             last = max(w["private"] for w in mem[-1][1]) if mem[-1][1] else 0
             first = max(w["private"] for w in mem[1][1]) if len(mem) > 1 and mem[1][1] else 0
-            row("private memory per worker after %d requests" % mem[-1][0], "≤ 4096 KiB, flat",
+            row("private memory per worker after %d requests, at rest" % mem[-1][0],
+                "≤ 4096 KiB, flat",
                 "%d KiB (%+d KiB since the first quarter)" % (last, last - first),
                 last <= 4096 and last - first <= 256)
         for k in ("info", "login"):
@@ -815,11 +823,16 @@ class Report:
                 c.get("sweep_login_c%d" % x, {}).get("pg_conns", 0)))
         L.append("")
         L.append("## Memory over %d requests\n" % (mem[-1][0] if mem else 0))
-        L.append("| requests served | per worker: RSS / PSS / private KiB | pool private KiB |"
-                 "\n|---|---|---|")
+        L.append("At rest: %.1f s after each quarter's last request (a worker gives its heap's "
+                 "free pages back once it falls idle, and every 10 s); just after: as the "
+                 "quarter ends.\n" % REST_S)
+        L.append("| requests served | per worker at rest: RSS / PSS / private KiB | pool private "
+                 "KiB at rest | per worker just after: private KiB |\n|---|---|---|---|")
+        busy = dict(self.r.get("memory_busy", []))
         for n, ws in mem:
-            L.append("| %d | %s | %d |" % (n, ", ".join("%d / %d / %d" % (
-                w["rss"], w["pss"], w["private"]) for w in ws), sum(w["private"] for w in ws)))
+            L.append("| %d | %s | %d | %s |" % (n, ", ".join("%d / %d / %d" % (
+                w["rss"], w["pss"], w["private"]) for w in ws), sum(w["private"] for w in ws),
+                ", ".join("%d" % w["private"] for w in busy.get(n, []))))
         L.append("")
         sc = self.r["scale"]
         if sc:

@@ -115,6 +115,45 @@ def t_limit_trusted_proxy(S):
         S.stack.stop_pool("lim_xff")
 
 
+def t_limit_login_ip_ahead(S):
+    """A limit of 64 is counted ahead of the database in batches of 4
+    (lib/limit.h): 4 processes admit at most 3 batches over it, refused
+    logins never reach WeChat, and within a second or two every attempt is
+    in the database, once."""
+    base = pool(S, "lim_ahead", WXAUTH_LIMIT_LOGIN_IP="64", WXAUTH_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        fresh_window(margin=30)
+        a = "10.79.%d.%d" % (os.getpid() % 250, int(time.time()) % 250)
+        key = "login_ip:" + a
+        n0 = S.fake.stats()["jscode2session"]
+        rs = parallel(lambda c: login_code(base, c, {"X-Forwarded-For": a}),
+                      [S.fake.code()["code"] for _ in range(100)])
+        ok = [r for r in rs if r.status == 200]
+        check(64 <= len(ok) <= 64 + 3 * 4,
+              "login per address counted ahead: 64 to 76 of 100 allowed: %d" % len(ok))
+        check(all(is_429(r, 1, 60) for r in rs if r.status != 200),
+              "the rest 429 rate_limited with Retry-After 1-60")
+        check(S.fake.stats()["jscode2session"] - n0 == len(ok),
+              "refused logins never reach WeChat")
+        deadline = time.monotonic() + 5
+        while counter_now(S, key) < 100 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.2)     # one more flush: nothing is counted twice
+        check(counter_now(S, key) == 100, "every attempt counted once: %d" % counter_now(S, key))
+        # A fresh address's first login is counted ahead too, and written
+        # by the maintenance thread within a second or two.
+        b = "10.80.%d.%d" % (os.getpid() % 250, int(time.time()) % 250)
+        r = login_code(base, S.fake.code()["code"], {"X-Forwarded-For": b})
+        check(r.status == 200, "a first login (%d)" % r.status)
+        deadline = time.monotonic() + 5
+        while counter_now(S, "login_ip:" + b) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.2)
+        check(counter_now(S, "login_ip:" + b) == 1, "written once within a second or two")
+    finally:
+        S.stack.stop_pool("lim_ahead")
+
+
 def t_limit_login_user(S):
     base = pool(S, "lim_user", WXAUTH_LIMIT_LOGIN_USER="3")
     try:
@@ -249,5 +288,5 @@ def t_purge(S):
         S.stack.stop_pool("purger")
 
 
-TESTS = [t_limit_login_ip, t_limit_trusted_proxy, t_limit_login_user, t_limit_phone,
+TESTS = [t_limit_login_ip, t_limit_login_ip_ahead, t_limit_trusted_proxy, t_limit_login_user, t_limit_phone,
          t_limit_decrypt_fail, t_limits_off, t_purge]

@@ -88,11 +88,177 @@ test_many_hops(void)
 	    "127.0.0.1,10.0.0.2"), "1.1.1.1");
 }
 
+/* ---- counting ahead of the database ---- */
+
+/* The database's counter of one key, and one hit as limit_take() makes it. */
+static long	 db_total;
+
+static int
+hit(struct limit_ahead *a, const char *key, long limit, time_t now)
+{
+	long	 add;
+
+	if (limit_ahead_take(a, key, limit, 60, now, &add)) {
+		CHECK(add == 1);
+		return 1;
+	}
+	CHECK(add >= 1);
+	db_total += add;
+	limit_ahead_learn(a, key, 60, now, db_total);
+	return db_total <= limit;
+}
+
+static long
+flush(struct limit_ahead *a, time_t now)
+{
+	char	 key[LIMIT_KEY_MAX];
+	long	 win, add, sum = 0;
+	size_t	 pos = 0;
+
+	while (limit_ahead_drain(a, &pos, now, key, &win, &add)) {
+		CHECK(win == 60 && add >= 1);
+		sum += add;
+		db_total += add;
+		limit_ahead_learn(a, key, win, now, db_total);
+	}
+	return sum;
+}
+
+static void
+test_ahead_small(void)
+{
+	static struct limit_ahead a;
+	long	 add;
+	int	 i, ok = 0;
+
+	/* Under LIMIT_AHEAD_DIV: every hit goes to the database, exactly. */
+	limit_ahead_init(&a);
+	db_total = 0;
+	for (i = 0; i < 20; i++) {
+		CHECK(limit_ahead_take(&a, "k", 15, 60, 6000, &add) == 0);
+		CHECK(add == 1);
+		db_total += add;
+		ok += db_total <= 15;
+	}
+	CHECK(ok == 15);
+	CHECK(flush(&a, 6000) == 0);
+}
+
+static void
+test_ahead_batches(void)
+{
+	static struct limit_ahead a;
+	time_t	 t = 6000;		/* a window starts: 6000 / 60 = 100 */
+	long	 add;
+	int	 i, ok = 0, local = 0;
+
+	/* 64 per window: batches of 4, the last 4 counted exactly. */
+	limit_ahead_init(&a);
+	db_total = 0;
+	for (i = 0; i < 4; i++)
+		CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t, &add)
+		    == 1);
+	CHECK(db_total == 0);
+	/* The fifth carries the four with it. */
+	CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t, &add) == 0);
+	CHECK(add == 5);
+	db_total += add;
+	limit_ahead_learn(&a, "login_ip:1.2.3.4", 60, t, db_total);
+	/* To the limit and past it: exactly 64 admitted, all counted. */
+	for (i = 5; i < 100; i++) {
+		long before = db_total;
+
+		if (hit(&a, "login_ip:1.2.3.4", 64, t))
+			ok++;
+		if (db_total == before)
+			local++;
+	}
+	CHECK(ok == 64 - 5);
+	CHECK(local > 40);		/* most of them without a round trip */
+	CHECK(db_total == 100);
+	/* Another key is counted on its own (db_total: now its counter). */
+	db_total = 0;
+	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t, &add) == 1);
+	CHECK(flush(&a, t) == 1 && db_total == 1);
+	CHECK(flush(&a, t) == 0);
+	/* A new window starts afresh; hits left from the old one are dropped. */
+	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t, &add) == 1);
+	CHECK(flush(&a, t + 60) == 0);
+	CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t + 60, &add)
+	    == 1);
+	/* The batch is capped: a big limit still writes every 32 hits. */
+	limit_ahead_init(&a);
+	for (i = 0; i < LIMIT_AHEAD_BATCH; i++)
+		CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 1);
+	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
+	CHECK(add == LIMIT_AHEAD_BATCH + 1);
+}
+
+static void
+test_ahead_processes(void)
+{
+	static struct limit_ahead p[4];
+	int	 i, j, ok = 0;
+
+	/*
+	 * Four processes share one database counter, taking hits in turn:
+	 * together they admit at most one batch per other process over the
+	 * limit, and every hit is counted once the last batches are written.
+	 */
+	db_total = 0;
+	for (j = 0; j < 4; j++)
+		limit_ahead_init(&p[j]);
+	for (i = 0; i < 400; i++) {
+		ok += hit(&p[i % 4], "login_ip:9.9.9.9", 160, 6000);
+		if (i % 37 == 0)
+			(void)flush(&p[i % 4], 6000);
+	}
+	for (j = 0; j < 4; j++)
+		(void)flush(&p[j], 6000);
+	CHECK(ok >= 160 && ok <= 160 + 3 * (160 / LIMIT_AHEAD_DIV));
+	CHECK(db_total == 400);
+}
+
+static void
+test_ahead_full(void)
+{
+	static struct limit_ahead a;
+	char	 key[LIMIT_KEY_MAX];
+	long	 add;
+	int	 i, local = 0;
+
+	/*
+	 * More keys with hits waiting than slots: the rest are counted in the
+	 * database, none is lost, and none takes another's slot.
+	 */
+	limit_ahead_init(&a);
+	db_total = 0;
+	for (i = 0; i < 3 * LIMIT_AHEAD_SLOTS; i++) {
+		snprintf(key, sizeof(key), "login_ip:10.0.%d.%d", i / 250,
+		    i % 250);
+		if (limit_ahead_take(&a, key, 600, 60, 6000, &add))
+			local++;
+		else
+			db_total += add;
+	}
+	CHECK(local > 0 && local <= LIMIT_AHEAD_SLOTS);
+	CHECK(flush(&a, 6000) == local);
+	CHECK(db_total == 3 * LIMIT_AHEAD_SLOTS);
+	/* A key too long for a slot is counted in the database. */
+	memset(key, 'x', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	CHECK(limit_ahead_take(&a, key, 600, 60, 6000, &add) == 0 && add == 1);
+}
+
 int
 main(void)
 {
 	test_keys();
 	test_client_addr();
 	test_many_hops();
+	test_ahead_small();
+	test_ahead_batches();
+	test_ahead_processes();
+	test_ahead_full();
 	return check_done("test_limit");
 }
