@@ -65,8 +65,7 @@ $$;
 -- n events counted against a limit at once (lib/limit.h: a worker counts
 -- the logins per address ahead of the database and adds them in batches):
 -- the count in the current window of p_window seconds, and the seconds left
--- in it.  0004's wxauth_limit_hit, which adds one, stays for workers of the
--- previous release.
+-- in it.
 CREATE FUNCTION wxauth_limit_add(p_key text, p_window int, p_n int)
 RETURNS TABLE (n integer, retry integer)
 LANGUAGE plpgsql AS $$
@@ -79,5 +78,15 @@ BEGIN
 	ON CONFLICT (key, window_start) DO UPDATE SET n = r.n + EXCLUDED.n
 	RETURNING r.n, GREATEST(1, ceil(extract(epoch FROM r.window_start
 	 + make_interval(secs => p_window) - now())))::int;
+END
+$$;
+
+-- 0004's one-at-a-time count, for workers of the previous release, now
+-- counted by the same statement.
+CREATE OR REPLACE FUNCTION wxauth_limit_hit(p_key text, p_window int)
+RETURNS TABLE (n integer, retry integer)
+LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT * FROM wxauth_limit_add(p_key, p_window, 1);
 END
 $$;
