@@ -33,8 +33,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/mman.h>
+
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +56,15 @@
 #define STOP_GRACE_S	10		/* most time in-flight requests get */
 #define THREAD_STACK	(512 * 1024)
 #define POLL_MS		200		/* how soon an idle thread sees a stop */
+#define STACK_KEEP	4096		/* an idle thread's stack kept below it */
 #define WX_CLIENT_IDLE_MS 10000		/* a WeChat client unused this long goes */
 
 struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 fr;
 	volatile sig_atomic_t	 done;
+	uintptr_t		 stack_lo;	/* the lowest address of its stack */
+	int			 used;		/* has served since it went idle */
 };
 
 static volatile sig_atomic_t	 stopping;
@@ -93,6 +99,28 @@ count_served(void)
 }
 
 /*
+ * A thread that has waited POLL_MS for work gives back the pages of its
+ * stack below the frame it waits in, once per busy spell: a deep request (a
+ * TLS handshake, a big JSON body) leaves them touched, and private to the
+ * process, for the life of the thread otherwise.  Only the thread itself
+ * does this, and only below its own stack pointer, which nothing uses.
+ */
+static void
+release_stack(struct worker *w)
+{
+	char		 here;
+	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+
+	if (w == NULL || !w->used || w->stack_lo == 0)
+		return;
+	w->used = 0;
+	lo = (w->stack_lo + pg - 1) & ~(pg - 1);
+	hi = ((uintptr_t)&here - STACK_KEEP) & ~(pg - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/*
  * Wait until fd -- the listening socket, or a connection the web server
  * keeps -- is readable (or a stop begins).  1: accept or read; 0: stopping.  No signal is ever used to interrupt a
  * thread: libfcgi's accept also reads the new connection's first bytes
@@ -100,7 +128,7 @@ count_served(void)
  * cut a request short.
  */
 static int
-wait_readable(int fd)
+wait_readable(int fd, struct worker *w)
 {
 	struct pollfd	 p;
 
@@ -110,6 +138,7 @@ wait_readable(int fd)
 		p.revents = 0;
 		if (poll(&p, 1, POLL_MS) > 0)
 			return 1;
+		release_stack(w);
 	}
 	return 0;
 }
@@ -134,7 +163,7 @@ accept_one(struct worker *w)
 	 * closes and sends the next request on another).
 	 */
 	if (w->fr.ipcFd >= 0) {
-		if (wait_readable(w->fr.ipcFd))
+		if (wait_readable(w->fr.ipcFd, w))
 			return FCGX_Accept_r(&w->fr);
 		w->fr.keepConnection = 0;
 		FCGX_Finish_r(&w->fr);
@@ -151,8 +180,9 @@ accept_one(struct worker *w)
 		}
 		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
 			break;
+		release_stack(w);
 	}
-	rc = wait_readable(0) ? FCGX_Accept_r(&w->fr) : -EINTR;
+	rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
 	return rc;
 }
@@ -162,8 +192,16 @@ worker_main(void *arg)
 {
 	struct worker	*w = arg;
 	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
+	pthread_attr_t	 at;
+	void		*lo;
+	size_t		 sz;
 	int		 rc;
 
+	if (pthread_getattr_np(pthread_self(), &at) == 0) {
+		if (pthread_attr_getstack(&at, &lo, &sz) == 0)
+			w->stack_lo = (uintptr_t)lo;
+		pthread_attr_destroy(&at);
+	}
 	while (!stopping) {
 		rc = accept_one(w);
 		if (rc < 0) {
@@ -179,6 +217,7 @@ worker_main(void *arg)
 		}
 		serve_request(&app, &w->fr);
 		FCGX_Finish_r(&w->fr);
+		w->used = 1;
 		count_served();
 	}
 	FCGX_Finish_r(&w->fr);
