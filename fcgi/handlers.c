@@ -197,6 +197,9 @@ h_auth_login(struct ctx *c)
 	    cfg->trusted_proxies, addr);
 	if ((er = limit_take(c, LIMIT_LOGIN_IP, addr, NULL)) != ERR_OK)
 		return er;
+	/* A code spent at WeChat is gone: not while the database is down. */
+	if ((er = db_usable(c->app->db, c->rq->rid)) != ERR_OK)
+		return er;
 	if (wx_client(c) == NULL)
 		return ERR_INTERNAL;
 	er = wx_code2session(c->wx, c->pa->v[0].s, &ws, &c->rp->retry_after,

@@ -45,6 +45,7 @@ struct db {
 	long		 wait_ms;
 	enum db_prepare	 mode;
 	long long	 down_until;	/* monotonic ms; guarded by mu */
+	int		 reachable;	/* the last connect worked; by mu */
 	int		 said;		/* the prepare decision last logged */
 	size_t		 n;
 	struct dbconn	 c[];
@@ -188,6 +189,9 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 		PQreset(c->pg);
 	c->broken = 0;
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
+		pthread_mutex_lock(&db->mu);
+		db->reachable = 1;
+		pthread_mutex_unlock(&db->mu);
 		if (!fresh)
 			log_msg(LOG_INFO, rid, "db: connection reset");
 		decide(db, c, rid);
@@ -198,8 +202,31 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	c->pg = NULL;
 	pthread_mutex_lock(&db->mu);
 	db->down_until = clock_ms() + DOWN_BACKOFF_MS;
+	db->reachable = 0;
 	pthread_mutex_unlock(&db->mu);
 	return ERR_UNAVAILABLE;
+}
+
+enum err
+db_usable(struct db *db, const char *rid)
+{
+	struct dbconn	*c;
+	enum err	 er;
+	int		 reachable, down;
+
+	pthread_mutex_lock(&db->mu);
+	reachable = db->reachable;
+	down = clock_ms() < db->down_until;
+	pthread_mutex_unlock(&db->mu);
+	if (reachable)
+		return ERR_OK;
+	if (down)
+		return ERR_UNAVAILABLE;
+	/* Unknown or last seen down: try a connection (no statement). */
+	if ((er = db_acquire(db, &c, rid)) != ERR_OK)
+		return er;
+	db_release(db, c);
+	return ERR_OK;
 }
 
 enum err

@@ -208,6 +208,13 @@ enum err	 db_purge(struct db *, long idle, long batch, long *sessions,
  * statement with text parameters, give the connection back.  db_exec sets
  * *nrows (if not NULL) to the rows returned or affected.
  */
+/*
+ * Is the database worth a statement now, without a round trip?  ERR_OK
+ * once the last connect worked; when it failed, the backoff answers
+ * ERR_UNAVAILABLE or a connect is tried.  For a caller about to spend what
+ * cannot be taken back (a WeChat login code) before its statement.
+ */
+enum err	 db_usable(struct db *, const char *rid);
 enum err	 db_acquire(struct db *, struct dbconn **, const char *rid);
 void		 db_release(struct db *, struct dbconn *);
 enum err	 db_exec(struct dbconn *, const char *sql, int nparams,
