@@ -102,11 +102,12 @@ limit_take(struct ctx *c, enum limit_kind kind, const char *subject,
 	if (kind == LIMIT_LOGIN_IP &&
 	    limit_ahead_take(c->app->ahead, key, lim, win, now, &add))
 		return ERR_OK;
-	if ((er = db_limit_add(c->app->db, key, win, add, &n, &ra,
-	    c->rq->rid)) != ERR_OK)
-		return er;
+	er = db_limit_add(c->app->db, key, win, add, &n, &ra, c->rq->rid);
 	if (kind == LIMIT_LOGIN_IP)
-		limit_ahead_learn(c->app->ahead, key, win, now, n);
+		limit_ahead_learn(c->app->ahead, key, win, now, add,
+		    er == ERR_OK ? n : -1);
+	if (er != ERR_OK)
+		return er;
 	if (counted != NULL)
 		*counted = 1;
 	if (n <= lim)

@@ -63,7 +63,8 @@ struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 fr;
 	volatile sig_atomic_t	 done;
-	uintptr_t		 stack_lo;	/* the lowest address of its stack */
+	uintptr_t		 stack_lo;	/* its stack: [stack_lo, stack_hi) */
+	uintptr_t		 stack_hi;
 	int			 used;		/* has served since it went idle */
 };
 
@@ -108,14 +109,17 @@ count_served(void)
 static void
 release_stack(struct worker *w)
 {
-	char		 here;
-	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi, sp;
 
 	if (w == NULL || !w->used || w->stack_lo == 0)
 		return;
 	w->used = 0;
+	/* The frame's address, never a local's (a sanitizer may move those). */
+	sp = (uintptr_t)__builtin_frame_address(0);
+	if (sp <= w->stack_lo + STACK_KEEP || sp > w->stack_hi)
+		return;
 	lo = (w->stack_lo + pg - 1) & ~(pg - 1);
-	hi = ((uintptr_t)&here - STACK_KEEP) & ~(pg - 1);
+	hi = (sp - STACK_KEEP) & ~(pg - 1);
 	if (hi > lo)
 		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
@@ -198,8 +202,10 @@ worker_main(void *arg)
 	int		 rc;
 
 	if (pthread_getattr_np(pthread_self(), &at) == 0) {
-		if (pthread_attr_getstack(&at, &lo, &sz) == 0)
+		if (pthread_attr_getstack(&at, &lo, &sz) == 0) {
 			w->stack_lo = (uintptr_t)lo;
+			w->stack_hi = (uintptr_t)lo + sz;
+		}
 		pthread_attr_destroy(&at);
 	}
 	while (!stopping) {

@@ -112,7 +112,9 @@ app_open(struct app *app, struct wx_conf *wc, const struct config *cfg)
 
 /*
  * Add the hits counted ahead of the database to it (the maintenance
- * thread, every second).  A failed add loses them: an undercount.
+ * thread, every second).  A failed add loses them (an undercount) and ends
+ * this round: the rest wait for the next, so that a database that does not
+ * answer costs one timeout a round, not one a key.
  */
 void
 app_flush_counts(struct app *app)
@@ -121,11 +123,15 @@ app_flush_counts(struct app *app)
 	long	 win, add, n, ra;
 	size_t	 pos = 0;
 	time_t	 now = time(NULL);
+	enum err er;
 
-	while (limit_ahead_drain(app->ahead, &pos, now, key, &win, &add))
-		if (db_limit_add(app->db, key, win, add, &n, &ra, NULL) ==
-		    ERR_OK)
-			limit_ahead_learn(app->ahead, key, win, now, n);
+	while (limit_ahead_drain(app->ahead, &pos, now, key, &win, &add)) {
+		er = db_limit_add(app->db, key, win, add, &n, &ra, NULL);
+		limit_ahead_learn(app->ahead, key, win, now, add,
+		    er == ERR_OK ? n : -1);
+		if (er != ERR_OK)
+			break;
+	}
 }
 
 void

@@ -45,7 +45,8 @@ struct db {
 	long		 wait_ms;
 	enum db_prepare	 mode;
 	long long	 down_until;	/* monotonic ms; guarded by mu */
-	int		 reachable;	/* the last connect worked; by mu */
+	int		 suspect;	/* the last statement found it down
+					   (atomic: read on every login) */
 	int		 said;		/* the prepare decision last logged */
 	size_t		 n;
 	struct dbconn	 c[];
@@ -189,9 +190,6 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 		PQreset(c->pg);
 	c->broken = 0;
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
-		pthread_mutex_lock(&db->mu);
-		db->reachable = 1;
-		pthread_mutex_unlock(&db->mu);
 		if (!fresh)
 			log_msg(LOG_INFO, rid, "db: connection reset");
 		decide(db, c, rid);
@@ -202,31 +200,8 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	c->pg = NULL;
 	pthread_mutex_lock(&db->mu);
 	db->down_until = clock_ms() + DOWN_BACKOFF_MS;
-	db->reachable = 0;
 	pthread_mutex_unlock(&db->mu);
 	return ERR_UNAVAILABLE;
-}
-
-enum err
-db_usable(struct db *db, const char *rid)
-{
-	struct dbconn	*c;
-	enum err	 er;
-	int		 reachable, down;
-
-	pthread_mutex_lock(&db->mu);
-	reachable = db->reachable;
-	down = clock_ms() < db->down_until;
-	pthread_mutex_unlock(&db->mu);
-	if (reachable)
-		return ERR_OK;
-	if (down)
-		return ERR_UNAVAILABLE;
-	/* Unknown or last seen down: try a connection (no statement). */
-	if ((er = db_acquire(db, &c, rid)) != ERR_OK)
-		return er;
-	db_release(db, c);
-	return ERR_OK;
 }
 
 enum err
@@ -552,6 +527,20 @@ prepared(struct dbconn *c, const struct stmt *st, int n, const char *rid)
  * it back.  A read-only statement that lost its connection is retried once
  * on a reset one.
  */
+/*
+ * What the last statement says of the database, for db_usable(): down
+ * (unavailable: no connection, or none to the server behind PgBouncer) or
+ * up.  Written only when it changes.
+ */
+static void
+note_outcome(struct db *db, enum err er)
+{
+	int	 down = er == ERR_UNAVAILABLE;
+
+	if (__atomic_load_n(&db->suspect, __ATOMIC_RELAXED) != down)
+		__atomic_store_n(&db->suspect, down, __ATOMIC_RELAXED);
+}
+
 static enum err
 run(struct db *db, const struct stmt *st, int n, const char *const *vals,
     const int *lens, const int *fmts, PGresult **res, const char *rid)
@@ -562,12 +551,13 @@ run(struct db *db, const struct stmt *st, int n, const char *const *vals,
 
 	do {
 		if ((er = db_acquire(db, &c, rid)) != ERR_OK)
-			return er;
+			break;
 		er = exec_ms(c, st->name, prepared(c, st, n, rid), st->sql, n,
 		    vals, lens, fmts, 0, res, rid);
 		broken = c->broken;
 		db_release(db, c);
 	} while (er == ERR_UNAVAILABLE && broken && --tries > 0);
+	note_outcome(db, er);
 	return er;
 }
 
@@ -620,6 +610,15 @@ db_ping(struct db *db, const char *rid)
 	if ((er = run(db, &st_ping, 0, NULL, NULL, NULL, &res, rid)) == ERR_OK)
 		PQclear(res);
 	return er;
+}
+
+enum err
+db_usable(struct db *db, const char *rid)
+{
+	if (!__atomic_load_n(&db->suspect, __ATOMIC_RELAXED))
+		return ERR_OK;
+	/* The last statement found it down: ask it (the answer is noted). */
+	return db_ping(db, rid);
 }
 
 /* The start of the fixed window of w seconds that now() falls in. */

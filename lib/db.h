@@ -209,10 +209,11 @@ enum err	 db_purge(struct db *, long idle, long batch, long *sessions,
  * *nrows (if not NULL) to the rows returned or affected.
  */
 /*
- * Is the database worth a statement now, without a round trip?  ERR_OK
- * once the last connect worked; when it failed, the backoff answers
- * ERR_UNAVAILABLE or a connect is tried.  For a caller about to spend what
- * cannot be taken back (a WeChat login code) before its statement.
+ * Is the database worth a statement now?  ERR_OK, without a round trip,
+ * unless the last statement found it unavailable (no connection, or none
+ * to the server behind PgBouncer); then a SELECT 1 decides.  For a caller
+ * about to spend what cannot be taken back (a WeChat login code) before
+ * its statement.
  */
 enum err	 db_usable(struct db *, const char *rid);
 enum err	 db_acquire(struct db *, struct dbconn **, const char *rid);

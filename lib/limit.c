@@ -144,17 +144,28 @@ ahead_home(const char *key)
 	return h % LIMIT_AHEAD_SLOTS;
 }
 
+static void
+ahead_reset(struct limit_ahead_slot *s, long window, long wid)
+{
+	s->window = window;
+	s->wid = wid;
+	s->known = s->pending = s->inflight = 0;
+	s->learned = 0;
+}
+
 /*
  * The slot of key, or NULL.  With claim, a slot is taken for a key that has
- * none: a free one, or one whose window has ended, or else one with no hits
- * waiting (the least counted), within the key's probe run.
+ * none, within the key's probe run: a free one, or one whose window has
+ * ended, or else one with nothing waiting or on its way (the least
+ * counted).  A claimed slot knows nothing: its key's next hit goes to the
+ * database.
  */
 static struct limit_ahead_slot *
 ahead_slot(struct limit_ahead *a, const char *key, long window, time_t now,
     int claim)
 {
 	struct limit_ahead_slot	*s, *pick = NULL;
-	size_t			 h = ahead_home(key), i;
+	size_t			 h = ahead_home(key), i, n = strlen(key);
 	int			 rank, best = 0;
 
 	for (i = 0; i < LIMIT_AHEAD_PROBE; i++) {
@@ -165,7 +176,7 @@ ahead_slot(struct limit_ahead *a, const char *key, long window, time_t now,
 			continue;
 		if (s->key[0] == '\0' || s->wid != (long)(now / s->window))
 			rank = 3;
-		else if (s->pending == 0)
+		else if (s->pending == 0 && s->inflight == 0)
 			rank = 2;
 		else
 			rank = 0;
@@ -175,12 +186,10 @@ ahead_slot(struct limit_ahead *a, const char *key, long window, time_t now,
 			pick = s;
 		}
 	}
-	if (pick == NULL || strlen(key) >= sizeof(pick->key))
+	if (pick == NULL || n >= sizeof(pick->key))
 		return NULL;
-	memcpy(pick->key, key, strlen(key) + 1);
-	pick->window = window;
-	pick->wid = (long)(now / window);
-	pick->known = pick->pending = 0;
+	memcpy(pick->key, key, n + 1);
+	ahead_reset(pick, window, (long)(now / window));
 	return pick;
 }
 
@@ -202,17 +211,16 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 		pthread_mutex_unlock(&a->mu);
 		return 0;
 	}
-	if (s->wid != wid || s->window != window) {
-		s->window = window;
-		s->wid = wid;
-		s->known = s->pending = 0;
-	}
-	if (s->pending < batch && s->known + s->pending + 1 <= limit - batch) {
+	if (s->wid != wid || s->window != window)
+		ahead_reset(s, window, wid);
+	if (s->learned && s->pending < batch &&
+	    s->known + s->inflight + s->pending + 1 <= limit - batch) {
 		s->pending++;
 		pthread_mutex_unlock(&a->mu);
 		return 1;
 	}
 	*add = s->pending + 1;
+	s->inflight += *add;
 	s->pending = 0;
 	pthread_mutex_unlock(&a->mu);
 	return 0;
@@ -220,15 +228,20 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 
 void
 limit_ahead_learn(struct limit_ahead *a, const char *key, long window,
-    time_t now, long total)
+    time_t now, long added, long total)
 {
 	struct limit_ahead_slot	*s;
 
 	pthread_mutex_lock(&a->mu);
 	if ((s = ahead_slot(a, key, window, now, 0)) != NULL &&
-	    s->window == window && s->wid == (long)(now / window) &&
-	    total > s->known)
-		s->known = total;
+	    s->window == window && s->wid == (long)(now / window)) {
+		s->inflight -= added < s->inflight ? added : s->inflight;
+		if (total >= 0) {
+			if (total > s->known)
+				s->known = total;
+			s->learned = 1;
+		}
+	}
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -250,6 +263,7 @@ limit_ahead_drain(struct limit_ahead *a, size_t *pos, time_t now,
 		memcpy(key, s->key, strlen(s->key) + 1);
 		*window = s->window;
 		*add = s->pending;
+		s->inflight += s->pending;
 		s->pending = 0;
 		(*pos)++;
 		pthread_mutex_unlock(&a->mu);

@@ -70,16 +70,18 @@ void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
  *
  * Policy: the batch of a limit is limit / LIMIT_AHEAD_DIV, at most
  * LIMIT_AHEAD_BATCH.  Limits under LIMIT_AHEAD_DIV (batch 0) are counted in
- * the database on every hit, exactly, as are all hits of a key whose last
- * known total plus its hits not yet written is within one batch of the
- * limit.  Otherwise a hit is admitted here while fewer than batch are
- * waiting; the hit after them carries them to the database (the caller
- * adds their number, with its own, and learns the total).  A key's count
- * can so run over its limit by at most one batch per other process that
- * counts it.  Hits not yet written when their window ends are dropped (at
- * most one batch per key and process: an undercount, never a refusal).
- * LIMIT_AHEAD_SLOTS keys per process; a key that finds no free slot is
- * counted in the database.
+ * the database on every hit, exactly.  So is a key's first hit in a window
+ * in each process (it learns the database's total), and every hit of a key
+ * whose known total, plus its hits on their way to the database and those
+ * waiting here, is within one batch of the limit.  Otherwise a hit is
+ * admitted here while fewer than batch are waiting; the hit after them
+ * carries them to the database (the caller adds their number, with its
+ * own, and tells the total).  A key's count can so run over its limit by at
+ * most one batch per other process that counts it.  Hits are dropped, never
+ * counted twice: those waiting when their window ends, and those of an add
+ * that fails (the database is down: the login fails too) -- an undercount
+ * of at most a batch, never a refusal.  LIMIT_AHEAD_SLOTS keys per process;
+ * a key that finds no slot in its probe run is counted in the database.
  */
 #define LIMIT_AHEAD_DIV		16
 #define LIMIT_AHEAD_BATCH	32
@@ -91,8 +93,10 @@ struct limit_ahead_slot {
 	char		 key[LIMIT_AHEAD_KEY_MAX];	/* "" when free */
 	long		 window;	/* seconds */
 	long		 wid;		/* the window's number: time / window */
-	long		 known;		/* the database's total, last learned */
-	long		 pending;	/* admitted here, not yet written */
+	long		 known;		/* the database's total, last told */
+	long		 inflight;	/* being added to the database now */
+	long		 pending;	/* admitted here, not yet sent */
+	int		 learned;	/* known was told in this window */
 };
 
 struct limit_ahead {
@@ -106,21 +110,24 @@ void	limit_ahead_init(struct limit_ahead *);
  * One hit of key (a limit of limit per window seconds) at time now: 1 if it
  * is admitted and counted here; 0 if the caller must add *add to the
  * database's count now (this hit and those that were waiting), decide by
- * the total, and tell limit_ahead_learn() the total.
+ * the total, and tell limit_ahead_learn() how it went.
  */
 int	limit_ahead_take(struct limit_ahead *, const char *key, long limit,
 	    long window, time_t now, long *add);
 
-/* The database's total for key in the current window, as an add told it. */
+/*
+ * The outcome of adding added hits of key (from limit_ahead_take() or
+ * limit_ahead_drain()): the database's total, or -1 if the add failed.
+ */
 void	limit_ahead_learn(struct limit_ahead *, const char *key, long window,
-	    time_t now, long total);
+	    time_t now, long added, long total);
 
 /*
  * The next key, from slot *pos on, with hits waiting in its current window:
  * copies it into key and its window into *window, moves its hits out into
  * *add and returns 1; 0 when there is none left.  Hits left from an ended
  * window are dropped on the way.  The maintenance thread adds the hits to
- * the database and tells limit_ahead_learn() the totals.
+ * the database and tells limit_ahead_learn() how it went.
  */
 int	limit_ahead_drain(struct limit_ahead *, size_t *pos, time_t now,
 	    char key[LIMIT_KEY_MAX], long *window, long *add);

@@ -104,7 +104,7 @@ hit(struct limit_ahead *a, const char *key, long limit, time_t now)
 	}
 	CHECK(add >= 1);
 	db_total += add;
-	limit_ahead_learn(a, key, 60, now, db_total);
+	limit_ahead_learn(a, key, 60, now, add, db_total);
 	return db_total <= limit;
 }
 
@@ -119,7 +119,7 @@ flush(struct limit_ahead *a, time_t now)
 		CHECK(win == 60 && add >= 1);
 		sum += add;
 		db_total += add;
-		limit_ahead_learn(a, key, win, now, db_total);
+		limit_ahead_learn(a, key, win, now, add, db_total);
 	}
 	return sum;
 }
@@ -138,6 +138,7 @@ test_ahead_small(void)
 		CHECK(limit_ahead_take(&a, "k", 15, 60, 6000, &add) == 0);
 		CHECK(add == 1);
 		db_total += add;
+		limit_ahead_learn(&a, "k", 60, 6000, add, db_total);
 		ok += db_total <= 15;
 	}
 	CHECK(ok == 15);
@@ -148,50 +149,89 @@ static void
 test_ahead_batches(void)
 {
 	static struct limit_ahead a;
+	const char *k = "login_ip:1.2.3.4";
 	time_t	 t = 6000;		/* a window starts: 6000 / 60 = 100 */
-	long	 add;
+	long	 add, before;
 	int	 i, ok = 0, local = 0;
 
-	/* 64 per window: batches of 4, the last 4 counted exactly. */
+	/* 64 per window: batches of 4.  The first hit learns the total. */
 	limit_ahead_init(&a);
 	db_total = 0;
+	CHECK(limit_ahead_take(&a, k, 64, 60, t, &add) == 0 && add == 1);
+	db_total += add;
+	limit_ahead_learn(&a, k, 60, t, add, db_total);
 	for (i = 0; i < 4; i++)
-		CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t, &add)
-		    == 1);
-	CHECK(db_total == 0);
-	/* The fifth carries the four with it. */
-	CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t, &add) == 0);
+		CHECK(limit_ahead_take(&a, k, 64, 60, t, &add) == 1);
+	CHECK(db_total == 1);
+	/* The sixth carries the four with it. */
+	CHECK(limit_ahead_take(&a, k, 64, 60, t, &add) == 0);
 	CHECK(add == 5);
 	db_total += add;
-	limit_ahead_learn(&a, "login_ip:1.2.3.4", 60, t, db_total);
+	limit_ahead_learn(&a, k, 60, t, add, db_total);
 	/* To the limit and past it: exactly 64 admitted, all counted. */
-	for (i = 5; i < 100; i++) {
-		long before = db_total;
-
-		if (hit(&a, "login_ip:1.2.3.4", 64, t))
+	for (i = 6; i < 100; i++) {
+		before = db_total;
+		if (hit(&a, k, 64, t))
 			ok++;
 		if (db_total == before)
 			local++;
 	}
-	CHECK(ok == 64 - 5);
+	CHECK(ok == 64 - 6);
 	CHECK(local > 40);		/* most of them without a round trip */
+	CHECK(flush(&a, t) == 0);
 	CHECK(db_total == 100);
 	/* Another key is counted on its own (db_total: now its counter). */
 	db_total = 0;
+	CHECK(hit(&a, "login_ip:5.6.7.8", 64, t) == 1 && db_total == 1);
 	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t, &add) == 1);
-	CHECK(flush(&a, t) == 1 && db_total == 1);
+	CHECK(flush(&a, t) == 1 && db_total == 2);
 	CHECK(flush(&a, t) == 0);
 	/* A new window starts afresh; hits left from the old one are dropped. */
 	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t, &add) == 1);
 	CHECK(flush(&a, t + 60) == 0);
-	CHECK(limit_ahead_take(&a, "login_ip:1.2.3.4", 64, 60, t + 60, &add)
-	    == 1);
+	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t + 60, &add)
+	    == 0 && add == 1);
 	/* The batch is capped: a big limit still writes every 32 hits. */
 	limit_ahead_init(&a);
+	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
+	limit_ahead_learn(&a, "k", 60, t, add, 1);
 	for (i = 0; i < LIMIT_AHEAD_BATCH; i++)
 		CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 1);
 	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
 	CHECK(add == LIMIT_AHEAD_BATCH + 1);
+}
+
+static void
+test_ahead_inflight(void)
+{
+	static struct limit_ahead a;
+	const char *k = "login_ip:7.7.7.7";
+	long	 add, carried;
+	int	 i;
+
+	/*
+	 * Hits on their way to the database still count: while one thread's
+	 * add is out, the others may admit no more than the limit allows.
+	 */
+	limit_ahead_init(&a);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, add, 55);	/* others counted */
+	for (i = 0; i < 4; i++)
+		CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &carried) == 0);
+	CHECK(carried == 5);
+	/* 55 known + 5 on their way: within a batch of 64, so no more here. */
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
+	limit_ahead_learn(&a, k, 60, 6000, add, 61);
+	limit_ahead_learn(&a, k, 60, 6000, carried, 61);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
+	/* A failed add drops its hits and leaves nothing on its way. */
+	limit_ahead_init(&a);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, add, -1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 }
 
 static void
@@ -225,25 +265,29 @@ test_ahead_full(void)
 	static struct limit_ahead a;
 	char	 key[LIMIT_KEY_MAX];
 	long	 add;
-	int	 i, local = 0;
+	int	 i, local = 0, round;
 
 	/*
-	 * More keys with hits waiting than slots: the rest are counted in the
-	 * database, none is lost, and none takes another's slot.
+	 * More keys than slots, twice over: a key whose slot went to another
+	 * starts again at the database (its total is not forgotten: no batch
+	 * is admitted on a slot that knows nothing), none is lost.
 	 */
 	limit_ahead_init(&a);
 	db_total = 0;
-	for (i = 0; i < 3 * LIMIT_AHEAD_SLOTS; i++) {
-		snprintf(key, sizeof(key), "login_ip:10.0.%d.%d", i / 250,
-		    i % 250);
-		if (limit_ahead_take(&a, key, 600, 60, 6000, &add))
-			local++;
-		else
-			db_total += add;
-	}
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < 3 * LIMIT_AHEAD_SLOTS; i++) {
+			snprintf(key, sizeof(key), "login_ip:10.0.%d.%d",
+			    i / 250, i % 250);
+			if (limit_ahead_take(&a, key, 600, 60, 6000, &add))
+				local++;
+			else {
+				db_total += add;
+				limit_ahead_learn(&a, key, 60, 6000, add, 1);
+			}
+		}
 	CHECK(local > 0 && local <= LIMIT_AHEAD_SLOTS);
 	CHECK(flush(&a, 6000) == local);
-	CHECK(db_total == 3 * LIMIT_AHEAD_SLOTS);
+	CHECK(db_total == 6 * LIMIT_AHEAD_SLOTS);
 	/* A key too long for a slot is counted in the database. */
 	memset(key, 'x', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
@@ -258,6 +302,7 @@ main(void)
 	test_many_hops();
 	test_ahead_small();
 	test_ahead_batches();
+	test_ahead_inflight();
 	test_ahead_processes();
 	test_ahead_full();
 	return check_done("test_limit");
