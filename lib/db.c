@@ -523,11 +523,6 @@ prepared(struct dbconn *c, const struct stmt *st, int n, const char *rid)
 }
 
 /*
- * Borrow a connection, run st (prepared when the connection prepares), give
- * it back.  A read-only statement that lost its connection is retried once
- * on a reset one.
- */
-/*
  * What the last statement says of the database, for db_usable(): down
  * (unavailable: no connection, or none to the server behind PgBouncer) or
  * up.  Written only when it changes.
@@ -541,6 +536,11 @@ note_outcome(struct db *db, enum err er)
 		__atomic_store_n(&db->suspect, down, __ATOMIC_RELAXED);
 }
 
+/*
+ * Borrow a connection, run st (prepared when the connection prepares), give
+ * it back.  A read-only statement that lost its connection is retried once
+ * on a reset one.
+ */
 static enum err
 run(struct db *db, const struct stmt *st, int n, const char *const *vals,
     const int *lens, const int *fmts, PGresult **res, const char *rid)
@@ -736,22 +736,53 @@ row_sealed(const PGresult *res, int row, int col, struct sealed *out)
 	PQfreemem(b);
 }
 
-/* The touch that a read found due.  The read stands if it fails: the next
- * read tries again. */
-static void
-touch_session(struct db *db, const uint8_t hash[SHA256_LEN], long touch,
-    const char *rid)
+/*
+ * Run a session read: st with the token hash, idle and touch (and, with
+ * key, the session's failure counter and its window), returning nfields
+ * columns of which expires_in and stale are at col and col + 1.  Leaves the
+ * one row in *res and sets *expires_in, or returns ERR_UNAUTHORIZED when
+ * the session is not live.  Sends the touch when it is due; the read stands
+ * if the touch fails (the next read tries again).
+ */
+static enum err
+read_session(struct db *db, const struct stmt *st,
+    const uint8_t hash[SHA256_LEN], long idle, long touch,
+    const struct db_session_key *key, int nfields, int col, long *expires_in,
+    PGresult **res, const char *rid)
 {
-	char		 st[24];
-	const char	*vals[2] = { (const char *)hash, st };
-	int		 lens[2] = { SHA256_LEN, 0 };
-	int		 fmts[2] = { 1, 0 };
-	PGresult	*res;
+	char		 si[24], sto[24], win[24];
+	const char	*vals[5] = { (const char *)hash, si, sto, NULL, win };
+	int		 lens[5] = { SHA256_LEN, 0, 0, 0, 0 };
+	int		 fmts[5] = { 1, 0, 0, 0, 0 };
+	PGresult	*t;
+	enum err	 er;
 
-	snprintf(st, sizeof(st), "%ld", touch);
-	if (run(db, &st_session_touch, 2, vals, lens, fmts, &res, rid) ==
-	    ERR_OK)
-		PQclear(res);
+	snprintf(si, sizeof(si), "%ld", idle);
+	snprintf(sto, sizeof(sto), "%ld", touch);
+	if (key != NULL) {
+		vals[3] = key->fail_key;
+		snprintf(win, sizeof(win), "%ld", key->fail_window);
+	}
+	if ((er = run(db, st, key != NULL ? 5 : 3, vals, lens, fmts, res,
+	    rid)) != ERR_OK)
+		return er;
+	if (PQntuples(*res) != 1) {
+		PQclear(*res);
+		return ERR_UNAUTHORIZED;
+	}
+	if (PQnfields(*res) != nfields) {
+		log_msg(LOG_ERROR, rid, "db: %s: unexpected result shape",
+		    st->name);
+		PQclear(*res);
+		return ERR_INTERNAL;
+	}
+	*expires_in = strtol(PQgetvalue(*res, 0, col), NULL, 10);
+	/* The touch: $1 the hash, $2 the interval. */
+	vals[1] = sto;
+	if (strcmp(PQgetvalue(*res, 0, col + 1), "t") == 0 &&
+	    run(db, &st_session_touch, 2, vals, lens, fmts, &t, rid) == ERR_OK)
+		PQclear(t);
+	return ERR_OK;
 }
 
 enum err
@@ -759,45 +790,21 @@ db_session_user(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
     long touch, struct user *u, long *expires_in, struct db_session_key *key,
     const char *rid)
 {
-	char		 si[24], st[24], win[24];
-	const char	*vals[5] = { (const char *)hash, si, st, NULL, win };
-	int		 lens[5] = { SHA256_LEN, 0, 0, 0, 0 };
-	int		 fmts[5] = { 1, 0, 0, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
-	int		 stale;
 
-	snprintf(si, sizeof(si), "%ld", idle);
-	snprintf(st, sizeof(st), "%ld", touch);
-	if (key != NULL) {
-		vals[3] = key->fail_key;
-		snprintf(win, sizeof(win), "%ld", key->fail_window);
-	}
-	if ((er = run(db, key != NULL ? &st_session_user_key :
-	    &st_session_user, key != NULL ? 5 : 3, vals, lens, fmts, &res,
+	if ((er = read_session(db, key != NULL ? &st_session_user_key :
+	    &st_session_user, hash, idle, touch, key,
+	    USER_NCOLS + (key != NULL ? 5 : 2), USER_NCOLS, expires_in, &res,
 	    rid)) != ERR_OK)
 		return er;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return ERR_UNAUTHORIZED;
-	}
-	if (PQnfields(res) != USER_NCOLS + (key != NULL ? 5 : 2)) {
-		log_msg(LOG_ERROR, rid, "db: session_read: unexpected result "
-		    "shape");
-		PQclear(res);
-		return ERR_INTERNAL;
-	}
 	row_user(res, 0, u);
-	*expires_in = strtol(PQgetvalue(res, 0, USER_NCOLS), NULL, 10);
-	stale = strcmp(PQgetvalue(res, 0, USER_NCOLS + 1), "t") == 0;
 	if (key != NULL) {
 		row_sealed(res, 0, USER_NCOLS + 2, &key->sealed);
 		key->fails = strtol(PQgetvalue(res, 0, USER_NCOLS + 4), NULL,
 		    10);
 	}
 	PQclear(res);
-	if (stale)
-		touch_session(db, hash, touch, rid);
 	return ERR_OK;
 }
 
@@ -805,35 +812,14 @@ enum err
 db_session_check(struct db *db, const uint8_t hash[SHA256_LEN], long idle,
     long touch, long long *uid, long *expires_in, const char *rid)
 {
-	char		 si[24], st[24];
-	const char	*vals[3] = { (const char *)hash, si, st };
-	int		 lens[3] = { SHA256_LEN, 0, 0 };
-	int		 fmts[3] = { 1, 0, 0 };
 	PGresult	*res;
 	enum err	 er;
-	int		 stale;
 
-	snprintf(si, sizeof(si), "%ld", idle);
-	snprintf(st, sizeof(st), "%ld", touch);
-	if ((er = run(db, &st_session_check, 3, vals, lens, fmts, &res,
-	    rid)) != ERR_OK)
+	if ((er = read_session(db, &st_session_check, hash, idle, touch, NULL,
+	    3, 1, expires_in, &res, rid)) != ERR_OK)
 		return er;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return ERR_UNAUTHORIZED;
-	}
-	if (PQnfields(res) != 3) {
-		log_msg(LOG_ERROR, rid, "db: session_check: unexpected result "
-		    "shape");
-		PQclear(res);
-		return ERR_INTERNAL;
-	}
 	*uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	*expires_in = strtol(PQgetvalue(res, 0, 1), NULL, 10);
-	stale = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	PQclear(res);
-	if (stale)
-		touch_session(db, hash, touch, rid);
 	return ERR_OK;
 }
 

@@ -72,6 +72,15 @@ void		 db_close(struct db *);
 /* Is the database reachable?  One round trip. */
 enum err	 db_ping(struct db *, const char *rid);
 
+/*
+ * Is the database worth a statement now?  ERR_OK, without a round trip,
+ * unless the last statement found it unavailable (no connection, or none
+ * to the server behind PgBouncer); then a SELECT 1 decides.  For a caller
+ * about to spend what cannot be taken back (a WeChat login code) before
+ * its statement.
+ */
+enum err	 db_usable(struct db *, const char *rid);
+
 struct db_login {
 	const char	*openid;
 	const char	*unionid;	/* NULL: keep the stored one */
@@ -208,14 +217,6 @@ enum err	 db_purge(struct db *, long idle, long batch, long *sessions,
  * statement with text parameters, give the connection back.  db_exec sets
  * *nrows (if not NULL) to the rows returned or affected.
  */
-/*
- * Is the database worth a statement now?  ERR_OK, without a round trip,
- * unless the last statement found it unavailable (no connection, or none
- * to the server behind PgBouncer); then a SELECT 1 decides.  For a caller
- * about to spend what cannot be taken back (a WeChat login code) before
- * its statement.
- */
-enum err	 db_usable(struct db *, const char *rid);
 enum err	 db_acquire(struct db *, struct dbconn **, const char *rid);
 void		 db_release(struct db *, struct dbconn *);
 enum err	 db_exec(struct dbconn *, const char *sql, int nparams,
