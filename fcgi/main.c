@@ -30,6 +30,7 @@
  */
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -100,20 +101,37 @@ count_served(void)
 }
 
 /*
- * A thread that has waited POLL_MS for work gives back the pages of its
- * stack below the frame it waits in, once per busy spell: a deep request (a
- * TLS handshake, a big JSON body) leaves them touched, and private to the
- * process, for the life of the thread otherwise.  Only the thread itself
- * does this, and only below its own stack pointer, which nothing uses.
+ * OpenSSL's OPENSSL_thread_stop(), when libcurl's (or libpq's) TLS is
+ * OpenSSL, else NULL; looked up at start, so that wxauth neither links nor
+ * includes OpenSSL itself.
+ */
+static void	(*tls_thread_stop)(void);
+
+/*
+ * A thread that has waited POLL_MS for work gives back what its last busy
+ * spell left it holding, once per spell:
+ * - OpenSSL's state for the thread (its random generators and error queue,
+ *   about 20 KiB, made by the thread's first TLS call and otherwise kept
+ *   until the thread exits; OpenSSL makes it again on the next call);
+ * - the pages of its stack below the frame it waits in: a deep request (a
+ *   TLS handshake, a big JSON body) leaves them touched, and private to the
+ *   process, for the life of the thread otherwise.  Only the thread itself
+ *   does this, and only below its own stack pointer, which nothing uses.
+ * Connections (WeChat clients, PostgreSQL) are the process's, not the
+ * thread's, and stay.
  */
 static void
-release_stack(struct worker *w)
+release_thread(struct worker *w)
 {
 	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi, sp;
 
-	if (w == NULL || !w->used || w->stack_lo == 0)
+	if (w == NULL || !w->used)
 		return;
 	w->used = 0;
+	if (tls_thread_stop != NULL)
+		tls_thread_stop();
+	if (w->stack_lo == 0)
+		return;
 	/* The frame's address, never a local's (a sanitizer may move those). */
 	sp = (uintptr_t)__builtin_frame_address(0);
 	if (sp <= w->stack_lo + STACK_KEEP || sp > w->stack_hi)
@@ -142,7 +160,7 @@ wait_readable(int fd, struct worker *w)
 		p.revents = 0;
 		if (poll(&p, 1, POLL_MS) > 0)
 			return 1;
-		release_stack(w);
+		release_thread(w);
 	}
 	return 0;
 }
@@ -184,7 +202,7 @@ accept_one(struct worker *w)
 		}
 		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
 			break;
-		release_stack(w);
+		release_thread(w);
 	}
 	rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
@@ -469,6 +487,7 @@ main(int argc, char *argv[])
 	 * threads spend their time waiting on sockets, not on malloc.
 	 */
 	mallopt(M_ARENA_MAX, 1);
+	*(void **)&tls_thread_stop = dlsym(RTLD_DEFAULT, "OPENSSL_thread_stop");
 	if (argc == 3 && strcmp(argv[1], "migrate") == 0)
 		return cmd_migrate(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "errpages") == 0)
@@ -564,8 +583,11 @@ main(int argc, char *argv[])
 	}
 	pthread_attr_destroy(&ta);
 	log_msg(LOG_INFO, NULL, "worker ready: %ld threads, %ld database "
-	    "connections, WeChat at %s%s", cfg.threads, cfg.db_pool,
-	    cfg.wx_api_base, cfg.wx_ca_file != NULL ? " (own CA file)" : "");
+	    "connections, WeChat at %s%s; idle threads %s", cfg.threads,
+	    cfg.db_pool, cfg.wx_api_base,
+	    cfg.wx_ca_file != NULL ? " (own CA file)" : "",
+	    tls_thread_stop != NULL ? "give back OpenSSL's state" :
+	    "keep their TLS library's state (not OpenSSL)");
 
 	for (;;) {
 		if (sigwait(&ss, &sig) != 0)

@@ -1,8 +1,8 @@
 /*
  * wx.h -- the WeChat server API client, over libcurl.
  *
- * Policy (one struct wx per thread; it owns one CURL handle, reused so that
- * connections are kept alive):
+ * Policy (one struct wx per call in flight, lent by a wx_pool; it owns one
+ * CURL handle, reused so that connections are kept alive):
  * - HTTPS with certificate and host verification always on; the CA bundle is
  *   WX_CA_FILE or the system's.  Plain http only when the configured base is
  *   an http URL on loopback (the development fake); redirects not followed.

@@ -215,7 +215,7 @@ main(int argc, char *argv[])
 	const char	*m = getenv("FLOOR_MODE"), *n = getenv("WXAUTH_THREADS");
 	const char	*dp = getenv("WXAUTH_DB_POOL");
 	/* WXAUTH_THREADS' default, as in lib/config.c. */
-	long		 threads = n != NULL ? strtol(n, NULL, 10) : 64, i;
+	long		 threads = n != NULL ? strtol(n, NULL, 10) : 96, i;
 
 	if (argc == 2 && strcmp(argv[1], "check-config") == 0)
 		return 0;
@@ -232,7 +232,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (threads < 1 || threads > THREADS_MAX)
-		threads = 64;
+		threads = 96;
 	if (dp != NULL && (pg_max = strtol(dp, NULL, 10)) < 1)
 		pg_max = 1;
 	if (pg_max > THREADS_MAX)

@@ -299,6 +299,23 @@ def t_expiry(S):
               "idle session expires (check_session): %r" % r.raw)
 
 
+def t_idle_thread_tls(S):
+    # The ttl pool has one thread: each login below is made by the same
+    # thread after it has idled (POLL_MS, 200 ms) and given back OpenSSL's
+    # per-thread state, which its next TLS call to WeChat makes again.
+    f = S.fake
+    n0 = f.stats()["jscode2session"]
+    for i in range(3):
+        _, r = login(S.ttl, f)
+        check(r.status == 200 and r.res.get("token"),
+              "login %d by a thread that gave back its TLS state: %d %r" % (i, r.status, r.raw))
+        time.sleep(0.6)
+    check(f.stats()["jscode2session"] == n0 + 3, "three WeChat calls made")
+    text = open(LOG, encoding="utf-8", errors="replace").read()
+    check("idle threads give back OpenSSL's state" in text,
+          "the workers found OPENSSL_thread_stop (libcurl's TLS is OpenSSL on Debian)")
+
+
 def t_pg_restart(S):
     _, r = login(S.main, S.fake)
     tok = r.res["token"]
@@ -490,7 +507,7 @@ def main():
     tests = [t_healthz, t_login_shapes, t_single_use_and_errcodes, t_slow_wechat,
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
-             t_expiry, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
+             t_expiry, t_idle_thread_tls, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
              t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_openapi.TESTS + t_limits.TESTS + [t_prepare, t_pg_restart, t_logs]
     try:
         stack.start_pg()

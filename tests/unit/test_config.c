@@ -102,7 +102,7 @@ test_defaults(void)
 	CHECK(cfg.session_ttl == 604800);
 	CHECK(cfg.session_idle == 86400);
 	CHECK(cfg.wx_timeout_ms == 5000);
-	CHECK(cfg.threads == 64);
+	CHECK(cfg.threads == 96);
 	CHECK(cfg.db_pool == 4);
 	CHECK(cfg.db_wait_ms == 3000);
 	CHECK(cfg.log_level == LOG_INFO);
@@ -114,7 +114,7 @@ test_defaults(void)
 	/* Empty means unset: the default applies. */
 	base(&e);
 	set(&e, "WXAUTH_THREADS", "");
-	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.threads == 64);
+	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.threads == 96);
 	config_free(&cfg);
 	base(&e);
 	CHECK(load(&e, CONFIG_WORKER) == 0 &&
