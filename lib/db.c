@@ -699,9 +699,9 @@ db_login(struct db *db, const struct db_login *in, struct user *u,
  * only reads (migrations/0006, wxauth_session_read: its plan is kept by the
  * server connection).  Its column after expires_in says whether last_seen
  * is older than the touch interval; only then does st_session_touch follow.
- * Prepared, it is the same query on wxauth_session_live (0007), inlined:
- * PostgreSQL's CPU for an info fell from about 55 to 43 us without the
- * PL/pgSQL call, and check_session's from 42 to 33.
+ * Prepared, it is the same query on wxauth_session_live (0007), inlined
+ * (so are the two below): PostgreSQL's CPU for an info fell from about 55
+ * to 43 us without the PL/pgSQL call, and check_session's from 42 to 33.
  */
 static const struct stmt st_session_user = { "session_read",
 	"SELECT * FROM wxauth_session_read($1::bytea, $2::int, $3::int)", 1,
@@ -715,7 +715,13 @@ static const struct stmt st_session_user = { "session_read",
  */
 static const struct stmt st_session_user_key = { "session_read_key",
 	"SELECT * FROM wxauth_session_read_key($1::bytea, $2::int, $3::int,"
-	" $4::text, $5::int)", 1, NULL };
+	" $4::text, $5::int)", 1,
+	"SELECT " USER_COLS("u") ", l.expires_in, l.stale,"
+	" u.session_key_enc, u.session_key_kid,"
+	" COALESCE((SELECT n FROM rate_counters WHERE key = $4::text"
+	"  AND window_start = " WINDOW_START("$5::int") "), 0)"
+	" FROM wxauth_session_live($1::bytea, $2::int, $3::int) l"
+	" JOIN users u ON u.id = l.user_id" };
 /* check_session's read: the session alone (migrations/0007). */
 static const struct stmt st_session_check = { "session_check",
 	"SELECT * FROM wxauth_session_check($1::bytea, $2::int, $3::int)", 1,
