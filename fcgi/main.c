@@ -36,6 +36,8 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <sys/epoll.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -58,6 +60,7 @@
 #define THREAD_STACK	(512 * 1024)
 #define POLL_MS		200		/* how soon an idle thread sees a stop */
 #define STACK_KEEP	4096		/* an idle thread's stack kept below it */
+#define IDLE_WAITS	5		/* POLL_MS waits before a thread gives back */
 #define WX_CLIENT_IDLE_MS 10000		/* a WeChat client unused this long goes */
 
 struct worker {
@@ -67,6 +70,7 @@ struct worker {
 	uintptr_t		 stack_lo;	/* its stack: [stack_lo, stack_hi) */
 	uintptr_t		 stack_hi;
 	int			 used;		/* has served since it went idle */
+	int			 idle;		/* POLL_MS waits since it served */
 };
 
 static volatile sig_atomic_t	 stopping;
@@ -108,8 +112,11 @@ count_served(void)
 static void	(*tls_thread_stop)(void);
 
 /*
- * A thread that has waited POLL_MS for work gives back what its last busy
- * spell left it holding, once per spell:
+ * A thread that has waited IDLE_WAITS * POLL_MS (1 s) for work gives back
+ * what its last busy spell left it holding, once per spell (not sooner:
+ * under load, with more threads than connections to serve, a thread often
+ * waits a few hundred ms for its turn to accept, and giving back each time
+ * cost a madvise and the page faults after it on every other request):
  * - OpenSSL's state for the thread (its random generators and error queue,
  *   about 20 KiB, made by the thread's first TLS call and otherwise kept
  *   until the thread exits; OpenSSL makes it again on the next call);
@@ -125,7 +132,7 @@ release_thread(struct worker *w)
 {
 	uintptr_t	 pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi, sp;
 
-	if (w == NULL || !w->used)
+	if (w == NULL || !w->used || ++w->idle < IDLE_WAITS)
 		return;
 	w->used = 0;
 	if (tls_thread_stop != NULL)
@@ -168,9 +175,46 @@ wait_readable(int fd, struct worker *w)
 /*
  * One thread of the process at a time waits for a connection and accepts
  * it (the others wait for this mutex, waking to see a stop), so that a new
- * connection wakes one thread per process, not all of them.
+ * connection wakes one thread per process, not all of them.  It waits on
+ * listen_ep, an epoll set holding the listening socket as EPOLLEXCLUSIVE:
+ * a new connection wakes the waiting thread of one process, not of every
+ * process of the pool (poll() would wake them all, and all but one would
+ * find nothing to accept: measured, half an extra wake-up, poll and failed
+ * accept per request with two workers).  -1: no epoll, poll() instead.
  */
 static pthread_mutex_t	 accept_mu = PTHREAD_MUTEX_INITIALIZER;
+static int		 listen_ep = -1;
+
+static void
+listen_ep_open(void)
+{
+	struct epoll_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	if ((listen_ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return;
+	if (epoll_ctl(listen_ep, EPOLL_CTL_ADD, 0, &ev) == -1) {
+		close(listen_ep);
+		listen_ep = -1;
+	}
+}
+
+/* wait_readable() for the listening socket.  1: accept; 0: stopping. */
+static int
+wait_listen(struct worker *w)
+{
+	struct epoll_event	 ev;
+
+	if (listen_ep == -1)
+		return wait_readable(0, w);
+	while (!stopping) {
+		if (epoll_wait(listen_ep, &ev, 1, POLL_MS) > 0)
+			return 1;
+		release_thread(w);
+	}
+	return 0;
+}
 
 static int
 accept_one(struct worker *w)
@@ -204,7 +248,7 @@ accept_one(struct worker *w)
 			break;
 		release_thread(w);
 	}
-	rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
+	rc = wait_listen(w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
 	return rc;
 }
@@ -242,6 +286,7 @@ worker_main(void *arg)
 		serve_request(&app, &w->fr);
 		FCGX_Finish_r(&w->fr);
 		w->used = 1;
+		w->idle = 0;
 		count_served();
 	}
 	FCGX_Finish_r(&w->fr);
@@ -539,8 +584,9 @@ main(int argc, char *argv[])
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	/*
-	 * The listening socket is shared by every worker of the pool: each
-	 * thread polls it, and the accept of those that lose the race fails
+	 * The listening socket is shared by every worker of the pool: one
+	 * thread of each waits for it (wait_listen()), and the accept of one
+	 * that loses the race to another process fails
 	 * with EAGAIN instead of blocking where no stop can reach it.  (An
 	 * accepted connection does not inherit O_NONBLOCK.)
 	 */
@@ -549,6 +595,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "wxauth: fd 0: %s\n", strerror(errno));
 		return 1;
 	}
+	listen_ep_open();
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);

@@ -7,6 +7,9 @@
 
 #include <string.h>
 
+#include <pthread.h>
+
+#include <mbedtls/aes.h>
 #include <mbedtls/cipher.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
@@ -30,6 +33,37 @@ crypto_random(void *buf, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+static mbedtls_aes_context	 unique_aes;	/* read only once made */
+static pthread_once_t		 unique_once = PTHREAD_ONCE_INIT;
+static uint64_t			 unique_ctr;	/* atomic */
+
+static void
+unique_init(void)
+{
+	unsigned char	 key[16];
+
+	/* Without the kernel's randomness the ids are still unique. */
+	if (crypto_random(key, sizeof(key)) == -1)
+		memset(key, 0, sizeof(key));
+	mbedtls_aes_init(&unique_aes);
+	(void)mbedtls_aes_setkey_enc(&unique_aes, key, 128);
+	memset(key, 0, sizeof(key));
+}
+
+void
+crypto_unique(void *buf, size_t n)
+{
+	unsigned char	 in[AES_BLOCK], out[AES_BLOCK];
+	uint64_t	 v;
+
+	pthread_once(&unique_once, unique_init);
+	v = __atomic_fetch_add(&unique_ctr, 1, __ATOMIC_RELAXED);
+	memset(in, 0, sizeof(in));
+	memcpy(in, &v, sizeof(v));
+	(void)mbedtls_aes_crypt_ecb(&unique_aes, MBEDTLS_AES_ENCRYPT, in, out);
+	memcpy(buf, out, n < sizeof(out) ? n : sizeof(out));
 }
 
 int

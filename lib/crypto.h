@@ -21,6 +21,14 @@
  */
 int	crypto_random(void *buf, size_t n);
 
+/*
+ * Fill buf with n (at most 16) bytes unique in the process and not
+ * predictable without its key: AES-128 of a counter, under a key drawn from
+ * crypto_random() on first use.  No syscall per call: for identifiers (the
+ * request id), never for secrets.
+ */
+void	crypto_unique(void *buf, size_t n);
+
 /* out = SHA-256(in).  Returns 0 or -1. */
 int	crypto_sha256(const void *in, size_t n, uint8_t out[SHA256_LEN]);
 

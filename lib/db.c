@@ -21,6 +21,8 @@
 
 #define PREPARED_MAX	32	/* statements prepared per connection, at most */
 
+#define STALE_CHECK_MS	1000	/* a read checks a connection unused this long */
+
 /* A statement: its SQL and whether it may be retried (it only reads). */
 struct stmt {
 	const char	*name;		/* also its prepared statement's name */
@@ -40,6 +42,7 @@ struct dbconn {
 	PGconn	*pg;
 	int	 busy;
 	int	 broken;	/* the last statement lost the connection */
+	long long used_ms;	/* monotonic ms it was last given back */
 	long	 stmt_ms;	/* statement timeout; 0: none */
 	int	 prepare;	/* statements are prepared on this connection */
 	size_t	 nprep;
@@ -175,15 +178,21 @@ is_stale(PGconn *pg)
 
 static void	decide(struct db *, struct dbconn *, const char *);
 
-/* Make a borrowed connection usable: connect, or reset a dead one. */
+/*
+ * Make a borrowed connection usable: connect, or reset a dead one.  With
+ * retried (the caller retries a statement that loses the connection), one
+ * given back within STALE_CHECK_MS is not checked.
+ */
 static enum err
-ready(struct db *db, struct dbconn *c, const char *rid)
+ready(struct db *db, struct dbconn *c, int retried, const char *rid)
 {
 	int	 fresh = 0;
 
 	/* A connection left inside a transaction is reset, never reused. */
-	if (c->pg != NULL && !c->broken && !is_stale(c->pg) &&
-	    PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+	if (c->pg != NULL && !c->broken &&
+	    PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
+	    ((retried && PQstatus(c->pg) == CONNECTION_OK &&
+	    clock_ms() - c->used_ms < STALE_CHECK_MS) || !is_stale(c->pg)))
 		return ERR_OK;
 	pthread_mutex_lock(&db->mu);
 	if (clock_ms() < db->down_until) {
@@ -212,8 +221,8 @@ ready(struct db *db, struct dbconn *c, const char *rid)
 	return ERR_UNAVAILABLE;
 }
 
-enum err
-db_acquire(struct db *db, struct dbconn **out, const char *rid)
+static enum err
+acquire(struct db *db, struct dbconn **out, int retried, const char *rid)
 {
 	struct timespec	 dl;
 	struct dbconn	*c = NULL;
@@ -246,7 +255,7 @@ db_acquire(struct db *db, struct dbconn **out, const char *rid)
 		    db->wait_ms);
 		return ERR_UNAVAILABLE;
 	}
-	if ((er = ready(db, c, rid)) != ERR_OK) {
+	if ((er = ready(db, c, retried, rid)) != ERR_OK) {
 		db_release(db, c);
 		return er;
 	}
@@ -254,11 +263,20 @@ db_acquire(struct db *db, struct dbconn **out, const char *rid)
 	return ERR_OK;
 }
 
+enum err
+db_acquire(struct db *db, struct dbconn **out, const char *rid)
+{
+	return acquire(db, out, 0, rid);
+}
+
 void
 db_release(struct db *db, struct dbconn *c)
 {
+	long long	 now = clock_ms();
+
 	pthread_mutex_lock(&db->mu);
 	c->busy = 0;
+	c->used_ms = now;
 	pthread_cond_signal(&db->cv);
 	pthread_mutex_unlock(&db->mu);
 }
@@ -559,7 +577,7 @@ run(struct db *db, const struct stmt *st, int n, const char *const *vals,
 	int		 tries = st->retry ? 2 : 1, broken;
 
 	do {
-		if ((er = db_acquire(db, &c, rid)) != ERR_OK)
+		if ((er = acquire(db, &c, tries > 1, rid)) != ERR_OK)
 			break;
 		er = exec_ms(c, st->name, prepared(c, st, n, rid), st->sql, n,
 		    vals, lens, fmts, 0, res, rid);

@@ -4,9 +4,11 @@
  *
  * Policy:
  * - Connections are opened lazily and kept.  A connection is checked when it
- *   is borrowed: if the server closed it (restart, admin shutdown) it is
- *   reset before use, so a statement is never sent on a connection known to
- *   be dead.  If the server cannot be reached the call fails with
+ *   is borrowed for a write, or for a read after a second unused: if the
+ *   server closed it (restart, admin shutdown) it is reset before use, so a
+ *   write is never sent on a connection known to be dead.  (A read on a
+ *   connection in use within the second skips the check, a syscall: if the
+ *   connection turns out to be lost, the read is retried, below.)  If the server cannot be reached the call fails with
  *   ERR_UNAVAILABLE at once; for 250 ms after a failed connect, further
  *   calls fail without trying, so a down database costs no time per request.
  *   The next call after that tries again: workers recover by themselves.

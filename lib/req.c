@@ -88,8 +88,7 @@ req_init(struct req *rq, req_getter get, void *arg)
 	if (rid != NULL && rid_ok(rid))
 		memcpy(rq->rid, rid, strlen(rid) + 1);
 	else {
-		if (crypto_random(raw, sizeof(raw)) == -1)
-			memset(raw, 0, sizeof(raw));
+		crypto_unique(raw, sizeof(raw));
 		b64url_encode(raw, sizeof(raw), rq->rid);
 	}
 	buf_init(&rq->body, BODY_MAX);

@@ -301,7 +301,7 @@ def t_expiry(S):
 
 def t_idle_thread_tls(S):
     # The ttl pool has one thread: each login below is made by the same
-    # thread after it has idled (POLL_MS, 200 ms) and given back OpenSSL's
+    # thread after it has idled (IDLE_WAITS * POLL_MS, 1 s) and given back OpenSSL's
     # per-thread state, which its next TLS call to WeChat makes again.
     f = S.fake
     n0 = f.stats()["jscode2session"]
@@ -309,7 +309,7 @@ def t_idle_thread_tls(S):
         _, r = login(S.ttl, f)
         check(r.status == 200 and r.res.get("token"),
               "login %d by a thread that gave back its TLS state: %d %r" % (i, r.status, r.raw))
-        time.sleep(0.6)
+        time.sleep(1.5)
     check(f.stats()["jscode2session"] == n0 + 3, "three WeChat calls made")
     text = open(LOG, encoding="utf-8", errors="replace").read()
     check("idle threads give back OpenSSL's state" in text,

@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -106,6 +107,49 @@ test_random(void)
 		if (guard[i] != 0xee)
 			ok = 0;
 	CHECK(ok);
+}
+
+/*
+ * crypto_unique: 4000 ids of 12 bytes, all different (sorted, neighbours
+ * compared), none all zero, consecutive ones unlike a counter (more than
+ * one byte differs); exactly n bytes written, 16 at most.
+ */
+static int
+cmp12(const void *a, const void *b)
+{
+	return memcmp(a, b, 12);
+}
+
+static void
+test_unique(void)
+{
+	static uint8_t	 ids[4000][12];
+	uint8_t		 guard[24];
+	size_t		 i, j, diff, dups = 0, counterlike = 0;
+
+	for (i = 0; i < 4000; i++)
+		crypto_unique(ids[i], 12);
+	for (i = 1; i < 4000; i++) {
+		for (diff = 0, j = 0; j < 12; j++)
+			diff += ids[i][j] != ids[i - 1][j];
+		if (diff <= 1)
+			counterlike++;
+	}
+	CHECK(counterlike == 0);
+	qsort(ids, 4000, 12, cmp12);
+	for (i = 1; i < 4000; i++)
+		if (memcmp(ids[i], ids[i - 1], 12) == 0)
+			dups++;
+	CHECK(dups == 0);
+	CHECK(!all_zero(ids[0], 12) && !all_zero(ids[3999], 12));
+	memset(guard, 0xee, sizeof(guard));
+	crypto_unique(guard, 5);
+	CHECK(guard[5] == 0xee && !all_zero(guard, 5));
+	memset(guard, 0xee, sizeof(guard));
+	crypto_unique(guard, sizeof(guard));
+	for (diff = 0, i = 16; i < sizeof(guard); i++)
+		diff += guard[i] != 0xee;
+	CHECK(diff == 0);
 }
 
 /* Hex of a byte string. */
@@ -272,5 +316,6 @@ main(void)
 	test_sha256();
 	test_equal();
 	test_random();
+	test_unique();
 	return check_done("test_crypto");
 }
