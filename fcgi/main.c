@@ -150,29 +150,6 @@ release_thread(struct worker *w)
 }
 
 /*
- * Wait until fd -- the listening socket, or a connection the web server
- * keeps -- is readable (or a stop begins).  1: accept or read; 0: stopping.  No signal is ever used to interrupt a
- * thread: libfcgi's accept also reads the new connection's first bytes
- * (waiting up to 2 s for them on a unix socket), and a signal there would
- * cut a request short.
- */
-static int
-wait_readable(int fd, struct worker *w)
-{
-	struct pollfd	 p;
-
-	while (!stopping) {
-		p.fd = fd;
-		p.events = POLLIN;
-		p.revents = 0;
-		if (poll(&p, 1, POLL_MS) > 0)
-			return 1;
-		release_thread(w);
-	}
-	return 0;
-}
-
-/*
  * One thread of the process at a time waits for a connection and accepts
  * it (the others wait for this mutex, waking to see a stop), so that a new
  * connection wakes one thread per process, not all of them.  It waits on
@@ -200,17 +177,31 @@ listen_ep_open(void)
 	}
 }
 
-/* wait_readable() for the listening socket.  1: accept; 0: stopping. */
+/*
+ * Wait until fd -- the listening socket (0, through listen_ep when there is
+ * one), or a connection the web server keeps -- is readable (or a stop
+ * begins).  1: accept or read; 0: stopping.  No signal is ever used to
+ * interrupt a thread: libfcgi's accept also reads the new connection's
+ * first bytes (waiting up to 2 s for them on a unix socket), and a signal
+ * there would cut a request short.
+ */
 static int
-wait_listen(struct worker *w)
+wait_readable(int fd, struct worker *w)
 {
 	struct epoll_event	 ev;
+	struct pollfd		 p;
 
-	if (listen_ep == -1)
-		return wait_readable(0, w);
 	while (!stopping) {
-		if (epoll_wait(listen_ep, &ev, 1, POLL_MS) > 0)
-			return 1;
+		if (fd == 0 && listen_ep != -1) {
+			if (epoll_wait(listen_ep, &ev, 1, POLL_MS) > 0)
+				return 1;
+		} else {
+			p.fd = fd;
+			p.events = POLLIN;
+			p.revents = 0;
+			if (poll(&p, 1, POLL_MS) > 0)
+				return 1;
+		}
 		release_thread(w);
 	}
 	return 0;
@@ -248,7 +239,7 @@ accept_one(struct worker *w)
 			break;
 		release_thread(w);
 	}
-	rc = wait_listen(w) ? FCGX_Accept_r(&w->fr) : -EINTR;
+	rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
 	return rc;
 }
@@ -585,7 +576,7 @@ main(int argc, char *argv[])
 	sigaction(SIGPIPE, &sa, NULL);
 	/*
 	 * The listening socket is shared by every worker of the pool: one
-	 * thread of each waits for it (wait_listen()), and the accept of one
+	 * thread of each waits for it (wait_readable()), and the accept of one
 	 * that loses the race to another process fails
 	 * with EAGAIN instead of blocking where no stop can reach it.  (An
 	 * accepted connection does not inherit O_NONBLOCK.)

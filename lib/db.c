@@ -188,11 +188,14 @@ ready(struct db *db, struct dbconn *c, int retried, const char *rid)
 {
 	int	 fresh = 0;
 
-	/* A connection left inside a transaction is reset, never reused. */
+	/*
+	 * A connection left inside a transaction is reset, never reused (and
+	 * a bad one is not idle: PQTRANS_UNKNOWN).
+	 */
 	if (c->pg != NULL && !c->broken &&
 	    PQtransactionStatus(c->pg) == PQTRANS_IDLE &&
-	    ((retried && PQstatus(c->pg) == CONNECTION_OK &&
-	    clock_ms() - c->used_ms < STALE_CHECK_MS) || !is_stale(c->pg)))
+	    ((retried && clock_ms() - c->used_ms < STALE_CHECK_MS) ||
+	    !is_stale(c->pg)))
 		return ERR_OK;
 	pthread_mutex_lock(&db->mu);
 	if (clock_ms() < db->down_until) {
