@@ -57,7 +57,10 @@ void		 wx_free(struct wx *);
  * make no WeChat call.  wx_pool_get() gives the client returned last (its
  * connection is the likeliest still open), or makes one, up to max, then
  * waits for one; NULL if libcurl cannot make a handle.  So a process holds
- * as many clients as it ever had calls in flight at once.
+ * as many clients as it ever had calls in flight at once.  The clients of a
+ * pool share TLS sessions and resolved names (a CURLSH): a new client
+ * resumes a session rather than doing a full handshake, so a burst of new
+ * clients does not spend the connect timeout on RSA.
  */
 struct wx_pool;
 struct wx_pool	*wx_pool_new(const struct wx_conf *conf, size_t max);

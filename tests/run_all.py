@@ -5,7 +5,8 @@ Apache and nginx, again through PgBouncer in transaction pooling mode, again
 with the worker under ASan+UBSan, one worker under valgrind, the pool under
 load behind lighttpd, Apache and nginx, the fault tests, the mini program client
 module under Node against the running stack, the fuzzers for a bounded
-time, the deployment files' static checks, and make bench's own parts.
+time, the deployment files' static checks, the fake WeChat server's own
+checks, and make bench's own parts.
 Prints each stage's tally and a last line "N passed, M failed"; exits
 non-zero on any failure."""
 
@@ -46,6 +47,7 @@ STAGES = [
      {"WEB": "lighttpd", "WXAUTH_TEST_STATE": os.path.join(ST, "test-miniprogram")}),
     ("fuzzing (bounded, ASan+UBSan)", [PY, "tests/fuzz/run.py"], {}),
     ("deployment files", [PY, "tests/deploy/check.py"], {}),
+    ("the fake WeChat server's own checks", [PY, "tests/fakewx/selftest.py"], {}),
     ("make bench's parts: the fast fake WeChat, the floor responder",
      ["sh", "-c", "make --no-print-directory build/tests/bench/floor build/tests/bench/wxbench"
       " >/dev/null && exec %s tests/bench/selftest.py" % PY], {}),

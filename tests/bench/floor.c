@@ -12,9 +12,10 @@
  *				the user of openid ?code= and insert a session
  *				(one round trip, one commit)
  *	FLOOR_MODE=login_wx	the same after one jscode2session call with
- *				lib/wx.c's client (libcurl, a persistent handle
- *				per thread, TLS to the fake WeChat): the code is
- *				exchanged and its openid is the user
+ *				lib/wx.c's client (libcurl over TLS to the fake
+ *				WeChat, lent by a wx_pool as the worker's are:
+ *				kept connections, shared TLS sessions): the
+ *				code is exchanged and its openid is the user
  *
  * Threads as the worker has them (WXAUTH_THREADS, each with its own
  * FCGX_Request, accepting in turn; a connection the web server keeps needs
@@ -44,6 +45,7 @@ enum mode { M_HELLO, M_SELECT1, M_LOGIN, M_LOGIN_WX };
 static enum mode	 mode;
 static const char	*dburl;
 static struct wx_conf	 wc;
+static struct wx_pool	*wxp;
 static pthread_mutex_t	 accept_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* The PostgreSQL connections of the process. */
@@ -148,7 +150,7 @@ thread_main(void *arg)
 {
 	FCGX_Request		 fr;
 	struct wx_session	 ws;
-	struct wx		*wx = NULL;
+	struct wx		*wx;
 	PGconn			*pg = NULL;
 	PGresult		*res;
 	char			 code[128];
@@ -157,8 +159,6 @@ thread_main(void *arg)
 
 	(void)arg;
 	if (FCGX_InitRequest(&fr, 0, 0) != 0)
-		return NULL;
-	if (mode == M_LOGIN_WX && (wx = wx_new(&wc)) == NULL)
 		return NULL;
 	for (;;) {
 		if (fr.ipcFd >= 0)
@@ -188,8 +188,11 @@ thread_main(void *arg)
 		case M_LOGIN_WX:
 			query_code(&fr, code, sizeof(code));
 			pg_put(pg);	/* not held across the upstream call */
-			ok = code[0] != '\0' && wx_code2session(wx, code, &ws,
-			    &retry, NULL) == ERR_OK;
+			wx = wx_pool_get(wxp);
+			ok = wx != NULL && code[0] != '\0' &&
+			    wx_code2session(wx, code, &ws, &retry, NULL) ==
+			    ERR_OK;
+			wx_pool_put(wxp, wx);
 			pg = pg_get();
 			ok = ok && login(pg, ws.openid) == 0;
 			break;
@@ -203,8 +206,6 @@ thread_main(void *arg)
 			    "\"error\":\"unavailable\"}");
 		FCGX_Finish_r(&fr);
 	}
-	if (wx != NULL)
-		wx_free(wx);
 	return NULL;
 }
 
@@ -255,6 +256,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || FCGX_Init() != 0)
 		return 1;
+	wxp = wx_pool_new(&wc, (size_t)threads);
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&t[i], NULL, thread_main, NULL) != 0)
 			return 1;

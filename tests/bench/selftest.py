@@ -98,6 +98,10 @@ def main():
         check(j2s("bench-t-7-x").get("errcode") == 45011, "fail_all: every call gets that errcode")
         get("/_fake/config?fail_all=0")
         check(j2s("bench-t-8-x").get("openid"), "fail_all=0 clears it")
+        seen = harness.tls_resumption(int(base.rsplit(":", 1)[1]), os.path.join(d, "ca.pem"),
+                                      "/_fake/config")
+        check(seen == (False, True), "a client offering its TLS session resumes it: %r"
+              % (seen,))
 
         # The floor behind the real pool and lighttpd.
         S.start_pg()

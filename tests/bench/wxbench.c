@@ -10,11 +10,12 @@
  *
  * Listens on 127.0.0.1 (a free port, written to PORTFILE), one thread per
  * connection, keep-alive, TLS by mbedTLS with the test CA's server
- * certificate (tests/fakewx/mkcerts.sh).  It behaves as WeChat does for
- * those calls: JSON replies sent as text/plain, errcodes for a wrong appid
- * (40013), secret (40125; 40001 for stable_token), grant_type (40002), a
- * missing code (41008), an unknown code (40029), a used one (40163), a bad
- * access_token (40001); every code is single-use.  Codes are minted on
+ * certificate (tests/fakewx/mkcerts.sh) and a session cache (a client may
+ * resume its session, as WeChat's servers let it).  It behaves as WeChat
+ * does for those calls: JSON replies sent as text/plain, errcodes for a
+ * wrong appid (40013), secret (40125; 40001 for stable_token), grant_type
+ * (40002), a missing code (41008), an unknown code (40029), a used one
+ * (40163), a bad access_token (40001); every code is single-use.  Codes are minted on
  * arrival when they start with "bench-" (the benchmark cannot ask for one
  * per request): a login code's last "-"-separated part names the user, whose
  * session_key is the base64 of the first 16 bytes of
@@ -48,6 +49,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
@@ -58,6 +60,15 @@
 static const char	*appid, *secret;
 static mbedtls_x509_crt	 crt;
 static mbedtls_pk_context pk;
+/*
+ * One TLS configuration for all connections, with one random generator
+ * (mbedTLS locks it) and a session cache: a client that comes back with a
+ * session it had resumes it, as it can with WeChat's servers.
+ */
+static mbedtls_entropy_context	 ent;
+static mbedtls_ctr_drbg_context	 drbg;
+static mbedtls_ssl_cache_context cache;
+static mbedtls_ssl_config	 conf;
 static volatile long	 latency_ms, fail_all;
 
 /* Codes seen: FNV-1a hashes, open addressing; full means forgetful. */
@@ -368,23 +379,11 @@ static void *
 conn_main(void *arg)
 {
 	mbedtls_net_context	 fd;
-	mbedtls_entropy_context	 ent;
-	mbedtls_ctr_drbg_context drbg;
-	mbedtls_ssl_config	 conf;
 	mbedtls_ssl_context	 ssl;
 	int			 r;
 
 	fd.fd = (int)(intptr_t)arg;
-	mbedtls_entropy_init(&ent);
-	mbedtls_ctr_drbg_init(&drbg);
-	mbedtls_ssl_config_init(&conf);
 	mbedtls_ssl_init(&ssl);
-	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &ent, NULL, 0) ||
-	    mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER,
-	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) ||
-	    mbedtls_ssl_conf_own_cert(&conf, &crt, &pk))
-		goto out;
-	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
 	if (mbedtls_ssl_setup(&ssl, &conf))
 		goto out;
 	mbedtls_ssl_set_bio(&ssl, &fd, mbedtls_net_send, mbedtls_net_recv, NULL);
@@ -396,9 +395,6 @@ conn_main(void *arg)
 	mbedtls_ssl_close_notify(&ssl);
 out:
 	mbedtls_ssl_free(&ssl);
-	mbedtls_ssl_config_free(&conf);
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&ent);
 	mbedtls_net_free(&fd);
 	return NULL;
 }
@@ -412,8 +408,6 @@ main(int argc, char *argv[])
 	pthread_t		 t;
 	FILE			*f;
 	int			 s, c, one = 1;
-	mbedtls_entropy_context	 ent;
-	mbedtls_ctr_drbg_context drbg;
 
 	if (argc != 6) {
 		fprintf(stderr, "usage: wxbench PORTFILE CERT KEY APPID SECRET\n");
@@ -440,6 +434,18 @@ main(int argc, char *argv[])
 		    argv[3]);
 		return 1;
 	}
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_ssl_cache_init(&cache);
+	if (mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_SERVER,
+	    MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT) ||
+	    mbedtls_ssl_conf_own_cert(&conf, &crt, &pk)) {
+		fprintf(stderr, "wxbench: TLS configuration failed\n");
+		return 1;
+	}
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_cache_set_max_entries(&cache, 4096);
+	mbedtls_ssl_conf_session_cache(&conf, &cache, mbedtls_ssl_cache_get,
+	    mbedtls_ssl_cache_set);
 	if ((s = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

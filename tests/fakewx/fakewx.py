@@ -82,7 +82,7 @@ ERRMSG = {
 
 STAT_KEYS = ("jscode2session", "stable_token", "stable_token_force", "token_get",
              "getuserphonenumber", "checksession", "resetusersessionkey",
-             "access_token_on_jscode2session")
+             "access_token_on_jscode2session", "tls_handshakes", "tls_resumed")
 
 DEFAULT_CONFIG = {"latency_ms": 0, "token_expires_in": TOKEN_LIFETIME, "fail_all": None,
                   "auto_code_prefix": None}
@@ -892,6 +892,10 @@ class FakeServer(ThreadingHTTPServer):
             log(f"{client_address[0]} TLS handshake failed: "
                 f"{getattr(err, 'reason', None) or type(err).__name__}")
             return
+        with self.fake.lock:
+            self.fake.stats["tls_handshakes"] += 1
+            if conn.session_reused:     # an abbreviated handshake (a ticket)
+                self.fake.stats["tls_resumed"] += 1
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:

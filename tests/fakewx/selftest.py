@@ -28,6 +28,8 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import harness  # noqa: E402  (its TLS resumption probe)
 FAKEWX = os.path.join(HERE, "fakewx.py")
 MKCERTS = os.path.join(HERE, "mkcerts.sh")
 
@@ -443,7 +445,8 @@ def test_misc(t, c, ca_file, other_ca_file, port):
     t.eq("control replies are application/json", headers.get("Content-Type"), "application/json")
 
     cfg = c.ctl("/_fake/config", {"latency_ms": 300})
-    t.eq("config returns the current config", cfg, {"latency_ms": 300, "token_expires_in": 7200, "fail_all": None})
+    t.eq("config returns the current config", cfg,
+         {"latency_ms": 300, "token_expires_in": 7200, "fail_all": None, "auto_code_prefix": None})
     took, _ = elapsed(c.login, "no-such-code")
     t.check("latency_ms delays WeChat endpoints", took >= 0.3, took)
     c.ctl("/_fake/config", {"latency_ms": 0, "fail_all": -1})
@@ -455,8 +458,21 @@ def test_misc(t, c, ca_file, other_ca_file, port):
     c.ctl("/_fake/config", {"latency_ms": 50, "fail_all": 45011})
     c.ctl("/_fake/reset")
     t.eq("reset restores the config", c.ctl("/_fake/config", method="GET"),
-         {"latency_ms": 0, "token_expires_in": 7200, "fail_all": None})
-    t.check("reset zeroes the stats", not any(c.stats().values()), c.stats())
+         {"latency_ms": 0, "token_expires_in": 7200, "fail_all": None, "auto_code_prefix": None})
+    st = c.stats()
+    # urllib connects anew for each call: the config call above and this one.
+    t.check("reset zeroes the stats (but the handshakes of the two calls since)",
+            not any(v for k, v in st.items() if not k.startswith("tls_"))
+            and st["tls_handshakes"] == 2 and st["tls_resumed"] == 0, st)
+
+    # TLS session resumption: a second connection offering the first one's
+    # session resumes it, and the stats count it.
+    st0 = c.stats()
+    seen = harness.tls_resumption(port, ca_file, "/_fake/stats")
+    st1 = c.stats()
+    t.eq("a connection offering an earlier session resumes it", seen, (False, True))
+    t.eq("resumed handshakes are counted", (st1["tls_handshakes"] - st0["tls_handshakes"],
+                                            st1["tls_resumed"] - st0["tls_resumed"]), (3, 1))
 
     # Keep-alive: two requests over one connection, each reply with Content-Length.
     ctx = ssl.create_default_context(cafile=ca_file)

@@ -6,6 +6,8 @@ psql.  Standard library only."""
 import http.client
 import json
 import os
+import re
+import socket
 import ssl
 import subprocess
 import sys
@@ -226,6 +228,33 @@ def pool_pids(S):
 
 
 # --- helpers for tests/integration/faults.py --------------------------------
+
+def tls_resumption(port, ca_file, path):
+    """Two HTTPS GETs of path on 127.0.0.1:port, the second offering the TLS
+    session of the first: (first resumed, second resumed), as the client saw
+    them.  (A server that resumes answers (False, True).)"""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    session, seen = None, []
+    for _ in range(2):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=session)
+        s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                   % path).encode())
+        buf = b""
+        while True:               # the whole reply (by Content-Length: a server
+            chunk = s.recv(65536)  # may keep the connection), tickets with it
+            if not chunk:
+                break
+            buf += chunk
+            head, sep, body = buf.partition(b"\r\n\r\n")
+            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if sep and m and len(body) >= int(m.group(1)):
+                break
+        seen.append(s.session_reused)
+        session = s.session
+        s.close()
+    return tuple(seen)
+
 
 def request_within(base, method, path, timeout, body=None, headers=None, ctype=None):
     """request(), with a client timeout: (Resp, seconds), or (None, seconds) when

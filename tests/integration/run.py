@@ -316,6 +316,29 @@ def t_idle_thread_tls(S):
           "the workers found OPENSSL_thread_stop (libcurl's TLS is OpenSSL on Debian)")
 
 
+def t_tls_sessions_shared(S):
+    # One worker process, its WeChat clients made here: one login (its
+    # client's connection gets a TLS session), then four at once held by a
+    # slow WeChat, which need three more clients: each new client resumes
+    # the session the process has, with no full handshake.  (The harness's
+    # own calls to the fake are full handshakes: the codes are taken before
+    # the first count, so the one in the window is the last stats call.)
+    f = S.fake
+    _, r = login(S.tls, f)
+    check(r.status == 200, "a first login on the tls pool: %d" % r.status)
+    codes = [f.code(delay_ms=700)["code"] for _ in range(4)]
+    before = f.stats()
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        rs = list(ex.map(lambda cd: request(S.tls, "GET", "/api/user/auth_login?code=" + cd),
+                         codes))
+    check(all(r.status == 200 for r in rs), "4 logins at once: %r" % [r.status for r in rs])
+    after = f.stats()
+    made = after["tls_handshakes"] - before["tls_handshakes"]
+    resumed = after["tls_resumed"] - before["tls_resumed"]
+    check(resumed >= 3, "the three new clients resumed the process's TLS session: %d" % resumed)
+    check(made - resumed == 1, "no full handshake but the stats call's own: %d" % (made - resumed))
+
+
 def t_pg_restart(S):
     _, r = login(S.main, S.fake)
     tok = r.res["token"]
@@ -507,7 +530,7 @@ def main():
     tests = [t_healthz, t_login_shapes, t_single_use_and_errcodes, t_slow_wechat,
              t_wrong_ca_and_secret, t_carriers, t_logout_relogin_isolation, t_routing,
              t_too_large, t_bad_input, t_odd_text_roundtrip, t_concurrent_first_login,
-             t_expiry, t_idle_thread_tls, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
+             t_expiry, t_idle_thread_tls, t_tls_sessions_shared, t_reads_do_not_write, t_concurrent_migrate, t_bad_config,
              t_graceful_stop] + t_profile.TESTS + t_avatar.TESTS + t_openapi.TESTS + t_limits.TESTS + [t_prepare, t_pg_restart, t_logs]
     try:
         stack.start_pg()
@@ -530,6 +553,7 @@ def main():
         S.wrongca = stack.start_pool("wrongca", workers=1, env=dict(
             base, WX_CA_FILE=os.path.join(stack.state, "certs", "other-ca.pem")))
         S.badsecret = stack.start_pool("badsecret", workers=1, env=dict(base, WX_SECRET="wrong"))
+        S.tls = stack.start_pool("tls", workers=1, env=base)
         S.grace = stack.start_pool("grace", workers=1, env=dict(base, WX_TIMEOUT_MS="3000"))
         if os.environ.get("WXAUTH_TEST_PGBOUNCER"):
             S.forced = stack.start_pool("forced", workers=1, env=dict(base, WXAUTH_DB_PREPARE="on"))
