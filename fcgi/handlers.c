@@ -104,7 +104,7 @@ limit_take(struct ctx *c, enum limit_kind kind, const char *subject,
 		return ERR_OK;
 	er = db_limit_add(c->app->db, key, win, add, &n, &ra, c->rq->rid);
 	if (kind == LIMIT_LOGIN_IP)
-		limit_ahead_learn(c->app->ahead, key, win, now, add,
+		limit_ahead_learn(c->app->ahead, key, win, now, add, 1,
 		    er == ERR_OK ? n : -1);
 	if (er != ERR_OK)
 		return er;

@@ -127,7 +127,7 @@ app_flush_counts(struct app *app)
 
 	while (limit_ahead_drain(app->ahead, &pos, now, key, &win, &add)) {
 		er = db_limit_add(app->db, key, win, add, &n, &ra, NULL);
-		limit_ahead_learn(app->ahead, key, win, now, add,
+		limit_ahead_learn(app->ahead, key, win, now, add, 0,
 		    er == ERR_OK ? n : -1);
 		if (er != ERR_OK)
 			break;

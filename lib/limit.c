@@ -149,7 +149,7 @@ ahead_reset(struct limit_ahead_slot *s, long window, long wid)
 {
 	s->window = window;
 	s->wid = wid;
-	s->known = s->pending = s->inflight = 0;
+	s->known = s->pending = s->inflight = s->ahead = 0;
 	s->learned = 0;
 }
 
@@ -213,7 +213,8 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 	}
 	if (s->wid != wid || s->window != window)
 		ahead_reset(s, window, wid);
-	if (s->learned && s->pending < batch &&
+	if (s->learned && s->pending < (batch + 1) / 2 &&
+	    s->pending + s->ahead < batch &&
 	    s->known + s->inflight + s->pending + 1 <= limit - batch) {
 		s->pending++;
 		pthread_mutex_unlock(&a->mu);
@@ -221,6 +222,7 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 	}
 	*add = s->pending + 1;
 	s->inflight += *add;
+	s->ahead += s->pending;
 	s->pending = 0;
 	pthread_mutex_unlock(&a->mu);
 	return 0;
@@ -228,14 +230,16 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 
 void
 limit_ahead_learn(struct limit_ahead *a, const char *key, long window,
-    time_t now, long added, long total)
+    time_t now, long added, int own, long total)
 {
 	struct limit_ahead_slot	*s;
+	long			 here = added - (own ? 1 : 0);
 
 	pthread_mutex_lock(&a->mu);
 	if ((s = ahead_slot(a, key, window, now, 0)) != NULL &&
 	    s->window == window && s->wid == (long)(now / window)) {
 		s->inflight -= added < s->inflight ? added : s->inflight;
+		s->ahead -= here < s->ahead ? here : s->ahead;
 		if (total >= 0) {
 			if (total > s->known)
 				s->known = total;
@@ -264,6 +268,7 @@ limit_ahead_drain(struct limit_ahead *a, size_t *pos, time_t now,
 		*window = s->window;
 		*add = s->pending;
 		s->inflight += s->pending;
+		s->ahead += s->pending;
 		s->pending = 0;
 		(*pos)++;
 		pthread_mutex_unlock(&a->mu);

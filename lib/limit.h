@@ -74,10 +74,15 @@ void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
  * in each process (it learns the database's total), and every hit of a key
  * whose known total, plus its hits on their way to the database and those
  * waiting here, is within one batch of the limit.  Otherwise a hit is
- * admitted here while fewer than batch are waiting; the hit after them
- * carries them to the database (the caller adds their number, with its
- * own, and tells the total).  A key's count can so run over its limit by at
- * most one batch per other process that counts it.  Hits are dropped, never
+ * admitted here while fewer than half a batch are waiting and the hits
+ * admitted here that the database has not yet counted (waiting, or on
+ * their way) are fewer than a batch; the hit after half a batch carries
+ * them to the database (the caller adds their number, with its own, and
+ * tells the total), and the next half may be admitted while they are on
+ * their way.  Only hits admitted here before the process learns that the
+ * limit is reached can be over it, and those are never more than a batch:
+ * a key's count can so run over its limit by at most one batch per
+ * process that counts it, however many threads race.  Hits are dropped, never
  * counted twice: those waiting when their window ends, and those of an add
  * that fails (the database is down: the login fails too) -- an undercount
  * of at most a batch, never a refusal.  LIMIT_AHEAD_SLOTS keys per process;
@@ -96,6 +101,7 @@ struct limit_ahead_slot {
 	long		 known;		/* the database's total, last told */
 	long		 inflight;	/* being added to the database now */
 	long		 pending;	/* admitted here, not yet sent */
+	long		 ahead;		/* admitted here, on their way */
 	int		 learned;	/* known was told in this window */
 };
 
@@ -116,11 +122,12 @@ int	limit_ahead_take(struct limit_ahead *, const char *key, long limit,
 	    long window, time_t now, long *add);
 
 /*
- * The outcome of adding added hits of key (from limit_ahead_take() or
- * limit_ahead_drain()): the database's total, or -1 if the add failed.
+ * The outcome of adding added hits of key (from limit_ahead_take(), own 1:
+ * they include the caller's own hit, or limit_ahead_drain(), own 0): the
+ * database's total, or -1 if the add failed.
  */
 void	limit_ahead_learn(struct limit_ahead *, const char *key, long window,
-	    time_t now, long added, long total);
+	    time_t now, long added, int own, long total);
 
 /*
  * The next key, from slot *pos on, with hits waiting in its current window:

@@ -4,7 +4,9 @@
 It answers the WeChat endpoints wxauth calls the way api.weixin.qq.com does (same paths,
 parameters, error codes, single-use codes, access_token life cycle, text/plain JSON replies),
 and adds a control API under /_fake/ that tests use to mint login and phone codes, encrypt
-open data, inject faults and read call counters.
+open data, inject faults and read call counters (TLS handshakes and resumptions among them;
+POST /_fake/code_tls {"code": C} says whether login code C was exchanged on a new connection or
+a kept one, and whether that connection's handshake resumed a TLS session).
 
 Faults: a code minted with /_fake/code or /_fake/phone_code may carry delay_ms, errcode
 (+ errmsg), http_status (an HTML page with that status; 200 works too), garbage (truncated
@@ -322,6 +324,7 @@ class FakeWeChat:
         self.secret = secret
         self.lock = threading.Lock()
         self.login_codes = {}       # code -> LoginCode
+        self.code_tls = {}          # login code -> the connection its exchange came on
         self.phone_codes = {}       # code -> PhoneCode
         self.session_keys = {}      # openid -> current session_key (WeChat keeps one per user)
         self.tokens = {}            # access_token -> Token (kept forever, to tell expired from unknown)
@@ -690,6 +693,21 @@ class FakeWeChat:
         self.reset()
         return {"ok": True}
 
+    def note_connection(self, js_code, new, resumed):
+        """How the jscode2session call of js_code came: on a new connection or a
+        kept one, and whether that connection's TLS handshake resumed a session."""
+        with self.lock:
+            self.code_tls[js_code] = {"connection": "new" if new else "kept",
+                                      "resumed": resumed}
+
+    def ctl_code_tls(self, req):
+        check_keys(req, ("code",))
+        code = opt_str(req, "code")
+        if not code:
+            raise BadRequest("code is required")
+        with self.lock:
+            return dict(self.code_tls.get(code, {"connection": None, "resumed": None}))
+
     def ctl_session_key(self, req):
         check_keys(req, ("openid", "session_key"))
         openid, session_key = opt_str(req, "openid"), opt_str(req, "session_key")
@@ -720,6 +738,7 @@ CONTROL_ENDPOINTS = {
     "/_fake/tokens": {"GET": FakeWeChat.ctl_tokens},
     "/_fake/reset": {"POST": FakeWeChat.ctl_reset},
     "/_fake/session_key": {"POST": FakeWeChat.ctl_session_key},
+    "/_fake/code_tls": {"POST": FakeWeChat.ctl_code_tls},
 }
 
 
@@ -738,6 +757,10 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return "fakewx"
 
+    def setup(self):
+        super().setup()
+        self.served = 0             # requests answered on this connection so far
+
     def handle(self):
         try:
             super().handle()
@@ -753,6 +776,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         url = urlsplit(self.path)
+        first, self.served = self.served == 0, self.served + 1
         try:
             body = self.read_body()
         except RequestError as err:
@@ -763,6 +787,9 @@ class Handler(BaseHTTPRequestHandler):
         endpoint = WECHAT_ENDPOINTS.get((self.command, url.path))
         if endpoint is not None:
             query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            if endpoint is FakeWeChat.jscode2session and query.get("js_code"):
+                fake.note_connection(query["js_code"], first,
+                                     getattr(self.connection, "session_reused", None))
             reply = endpoint(fake, query, body)
             fault = fake.endpoint_fault(endpoint.__name__)
             if fault is not None:

@@ -487,6 +487,20 @@ def test_misc(t, c, ca_file, other_ca_file, port):
     t.check("keep-alive: second request on the same connection",
             r.status == r2.status == 200 and conn.sock is first_sock and first_sock is not None
             and r.getheader("Content-Length") and r.version == 11)
+    # How a code's exchange came: a new connection (urllib's) or this kept one.
+    m_new, m_kept = c.mint(), json.loads(r2.read() or b"{}") or c.mint()
+    c.login(m_new["code"])
+    conn.request("GET", "/sns/jscode2session?" + urllib.parse.urlencode({
+        "appid": APPID, "secret": SECRET, "js_code": m_kept["code"],
+        "grant_type": "authorization_code"}))
+    r4 = conn.getresponse()
+    t.check("... a code exchanged on the kept connection", "openid" in json.loads(r4.read()))
+    t.eq("code_tls: an exchange on a new connection, a full handshake",
+         c.ctl("/_fake/code_tls", {"code": m_new["code"]}), {"connection": "new", "resumed": False})
+    t.eq("code_tls: an exchange on a kept connection",
+         c.ctl("/_fake/code_tls", {"code": m_kept["code"]}), {"connection": "kept", "resumed": False})
+    t.eq("code_tls: a code never exchanged",
+         c.ctl("/_fake/code_tls", {"code": "never"}), {"connection": None, "resumed": None})
     # Chunked request bodies are understood too.
     conn.request("POST", "/_fake/encrypt", body=iter([b'{"session_key":"', VEC_KEY.encode(),
                                                       b'","iv":"', VEC_IV.encode(), b'","plaintext":"x"}']),
