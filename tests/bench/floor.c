@@ -6,8 +6,8 @@
  *
  *	FLOOR_MODE=hello	a fixed JSON answer
  *	FLOOR_MODE=select1	the same after one PostgreSQL round trip
- *				(SELECT 1, PQexecParams, a persistent
- *				connection per thread)
+ *				(SELECT 1, PQexecParams, on a connection
+ *				of the process's pool)
  *	FLOOR_MODE=login	the minimum login writes as one statement: upsert
  *				the user of openid ?code= and insert a session
  *				(one round trip, one commit)
