@@ -140,7 +140,7 @@ app_close(struct app *app)
 	wx_pool_free(app->wxp);
 	app->wxp = NULL;
 	if (app->ahead != NULL)
-		pthread_mutex_destroy(&app->ahead->mu);
+		limit_ahead_free(app->ahead);
 	free(app->ahead);
 	app->ahead = NULL;
 	db_close(app->db);

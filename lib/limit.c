@@ -3,6 +3,7 @@
  * the database (see limit.h); the database's counting is db_limit_*() in
  * db.c.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,8 +130,22 @@ limit_client_addr(const char *remote, const char *xff, const char *trusted,
 void
 limit_ahead_init(struct limit_ahead *a)
 {
+	pthread_condattr_t	 ca;
+
 	memset(a->slot, 0, sizeof(a->slot));
+	a->wait_ms = LIMIT_AHEAD_WAIT_MS;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void
+limit_ahead_free(struct limit_ahead *a)
+{
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
 }
 
 /* FNV-1a: where a key's probe run starts. */
@@ -198,8 +213,10 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
     long window, time_t now, long *add)
 {
 	struct limit_ahead_slot	*s;
+	struct timespec		 until;
 	long			 batch = limit / LIMIT_AHEAD_DIV;
 	long			 wid = (long)(now / window);
+	int			 waited = 0, timedout = 0;
 
 	*add = 1;
 	if (batch > LIMIT_AHEAD_BATCH)
@@ -207,18 +224,43 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 	if (batch < 1)
 		return 0;
 	pthread_mutex_lock(&a->mu);
-	if ((s = ahead_slot(a, key, window, now, 1)) == NULL) {
-		pthread_mutex_unlock(&a->mu);
-		return 0;
-	}
-	if (s->wid != wid || s->window != window)
-		ahead_reset(s, window, wid);
-	if (s->learned && s->pending < (batch + 1) / 2 &&
-	    s->pending + s->ahead < batch &&
-	    s->known + s->inflight + s->pending + 1 <= limit - batch) {
-		s->pending++;
-		pthread_mutex_unlock(&a->mu);
-		return 1;
+	for (;;) {
+		/* Looked up again after a wait: the slot may have moved on. */
+		if ((s = ahead_slot(a, key, window, now, 1)) == NULL) {
+			pthread_mutex_unlock(&a->mu);
+			return 0;
+		}
+		if (s->wid != wid || s->window != window)
+			ahead_reset(s, window, wid);
+		if (timedout || (!s->learned && s->inflight == 0) ||
+		    s->known + s->inflight + s->pending + 1 > limit - batch)
+			break;			/* to the database, exactly */
+		if (s->learned && s->pending + s->ahead < batch) {
+			if (s->pending >= (batch + 1) / 2)
+				break;		/* carry the half batch */
+			s->pending++;
+			pthread_mutex_unlock(&a->mu);
+			return 1;
+		}
+		/*
+		 * A batch admitted here is on its way, or the window's first
+		 * hit is learning the total: wait for it.
+		 */
+		if (a->wait_ms <= 0)
+			break;
+		if (!waited) {
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += a->wait_ms / 1000;
+			until.tv_nsec += (a->wait_ms % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			waited = 1;
+		}
+		if (pthread_cond_timedwait(&a->cv, &a->mu, &until) ==
+		    ETIMEDOUT)
+			timedout = 1;
 	}
 	*add = s->pending + 1;
 	s->inflight += *add;
@@ -246,6 +288,7 @@ limit_ahead_learn(struct limit_ahead *a, const char *key, long window,
 			s->learned = 1;
 		}
 	}
+	pthread_cond_broadcast(&a->cv);	/* those waiting for an add */
 	pthread_mutex_unlock(&a->mu);
 }
 

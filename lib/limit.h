@@ -79,7 +79,11 @@ void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
  * their way) are fewer than a batch; the hit after half a batch carries
  * them to the database (the caller adds their number, with its own, and
  * tells the total), and the next half may be admitted while they are on
- * their way.  Only hits admitted here before the process learns that the
+ * their way.  A hit that finds a whole batch so uncounted, or the key's
+ * first hit in the window still learning the total, waits for those
+ * adds to come back (at most LIMIT_AHEAD_WAIT_MS; then it goes to the
+ * database itself) rather than adding a round trip of its own to a
+ * database that is already slow to answer.  Only hits admitted here before the process learns that the
  * limit is reached can be over it, and those are never more than a batch:
  * a key's count can so run over its limit by at most one batch per
  * process that counts it, however many threads race.  Hits are dropped, never
@@ -89,10 +93,11 @@ void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
  * a key that finds no slot in its probe run is counted in the database.
  */
 #define LIMIT_AHEAD_DIV		16
-#define LIMIT_AHEAD_BATCH	32
+#define LIMIT_AHEAD_BATCH	64
 #define LIMIT_AHEAD_SLOTS	128
 #define LIMIT_AHEAD_PROBE	8	/* slots a key may live in */
 #define LIMIT_AHEAD_KEY_MAX	80	/* "login_ip:" and an address */
+#define LIMIT_AHEAD_WAIT_MS	1000
 
 struct limit_ahead_slot {
 	char		 key[LIMIT_AHEAD_KEY_MAX];	/* "" when free */
@@ -107,10 +112,13 @@ struct limit_ahead_slot {
 
 struct limit_ahead {
 	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;		/* an add came back */
+	long			 wait_ms;	/* LIMIT_AHEAD_WAIT_MS */
 	struct limit_ahead_slot	 slot[LIMIT_AHEAD_SLOTS];
 };
 
 void	limit_ahead_init(struct limit_ahead *);
+void	limit_ahead_free(struct limit_ahead *);
 
 /*
  * One hit of key (a limit of limit per window seconds) at time now: 1 if it

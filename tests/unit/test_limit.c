@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "limit.h"
@@ -212,8 +213,10 @@ test_ahead_inflight(void)
 	/*
 	 * Hits on their way to the database still count: while one thread's
 	 * add is out, the others may admit no more than the limit allows.
+	 * (No waiting for adds to come back: this thread is the only one.)
 	 */
 	limit_ahead_init(&a);
+	a.wait_ms = 0;
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, 55);	/* others counted */
 	for (i = 0; i < 2; i++)
@@ -229,6 +232,7 @@ test_ahead_inflight(void)
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	/* A failed add drops its hits and leaves nothing on its way. */
 	limit_ahead_init(&a);
+	a.wait_ms = 0;
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, -1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
@@ -248,9 +252,11 @@ test_ahead_racing(void)
 	 * Many threads of one process, their adds all out at once while other
 	 * processes fill the window: what this process admitted that the
 	 * database had not counted is never more than a batch (64: 4), however
-	 * many carriers are on their way.
+	 * many carriers are on their way (here, with no waiting for them, the
+	 * rest go to the database).
 	 */
 	limit_ahead_init(&a);
+	a.wait_ms = 0;
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
 	for (i = 0; i < 60; i++) {
@@ -269,6 +275,7 @@ test_ahead_racing(void)
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	/* Carried hits no longer count against the batch once counted. */
 	limit_ahead_init(&a);
+	a.wait_ms = 0;
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
@@ -277,6 +284,73 @@ test_ahead_racing(void)
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, 4);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+}
+
+struct waiter {
+	struct limit_ahead	*a;
+	long			 add;
+	int			 took, done;
+};
+
+static void *
+waiter_main(void *arg)
+{
+	struct waiter	*w = arg;
+
+	w->took = limit_ahead_take(w->a, "login_ip:6.6.6.6", 64, 60, 6000,
+	    &w->add);
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+test_ahead_wait(void)
+{
+	static struct limit_ahead a;
+	const char *k = "login_ip:6.6.6.6";
+	struct waiter	 w = { &a, 0, -1, 0 };
+	struct timespec	 t0;
+	pthread_t	 t;
+	long		 add, carried;
+
+	/*
+	 * A hit that finds a whole batch admitted here and uncounted waits
+	 * for its add to come back (no round trip of its own), then goes on
+	 * as the answer allows: here it carries the next half batch.
+	 */
+	limit_ahead_init(&a);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &carried) == 0);
+	CHECK(carried == 3);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0);
+	usleep(200 * 1000);
+	CHECK(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, carried, 1, 4);
+	pthread_join(t, NULL);
+	CHECK(w.took == 0 && w.add == 3);
+	/* Past LIMIT_AHEAD_WAIT_MS it goes to the database itself. */
+	a.wait_ms = 100;
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 3);
+	CHECK(ms_since(&t0) >= 90);
+	limit_ahead_free(&a);
 }
 
 static void
@@ -349,6 +423,7 @@ main(void)
 	test_ahead_batches();
 	test_ahead_inflight();
 	test_ahead_racing();
+	test_ahead_wait();
 	test_ahead_processes();
 	test_ahead_full();
 	return check_done("test_limit");
