@@ -894,6 +894,10 @@ class Handler(BaseHTTPRequestHandler):
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog: socketserver's default of 5 drops the SYNs of a burst of
+    # connections (a worker pool making clients at once), which then wait out a
+    # 1 s SYN retry; WeChat's servers take such bursts.
+    request_queue_size = 256
 
     def __init__(self, address, fake, tls_context=None):
         if ":" in address[0]:
