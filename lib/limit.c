@@ -225,8 +225,14 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 		return 0;
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		/* Looked up again after a wait: the slot may have moved on. */
-		if ((s = ahead_slot(a, key, window, now, 1)) == NULL) {
+		/*
+		 * Looked up again after a wait, without claiming: the slot may
+		 * have gone to another key, or on to a newer window than this
+		 * hit's (a newer one is never reset back to it).  Either way
+		 * the hit goes to the database, and touches nothing here.
+		 */
+		if ((s = ahead_slot(a, key, window, now, !waited)) == NULL ||
+		    (s->window == window && s->wid > wid)) {
 			pthread_mutex_unlock(&a->mu);
 			return 0;
 		}
@@ -244,9 +250,11 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 		}
 		/*
 		 * A batch admitted here is on its way, or the window's first
-		 * hit is learning the total: wait for it.
+		 * hit is learning the total: wait for it (only for an add that
+		 * is out, which its learn will announce).  A full batch with
+		 * none out (a batch of 1) is carried at once.
 		 */
-		if (a->wait_ms <= 0)
+		if (a->wait_ms <= 0 || (s->learned ? s->ahead : s->inflight) == 0)
 			break;
 		if (!waited) {
 			clock_gettime(CLOCK_MONOTONIC, &until);
@@ -286,7 +294,8 @@ limit_ahead_learn(struct limit_ahead *a, const char *key, long window,
 			if (total > s->known)
 				s->known = total;
 			s->learned = 1;
-		}
+		} else
+			s->learned = 0;	/* dropped: admit no more on what it knew */
 	}
 	pthread_cond_broadcast(&a->cv);	/* those waiting for an add */
 	pthread_mutex_unlock(&a->mu);
@@ -303,10 +312,12 @@ limit_ahead_drain(struct limit_ahead *a, size_t *pos, time_t now,
 		s = &a->slot[*pos];
 		if (s->key[0] == '\0' || s->pending == 0)
 			continue;
-		if (s->wid != (long)(now / s->window)) {
+		if (s->wid < (long)(now / s->window)) {
 			s->pending = 0;		/* its window has ended */
 			continue;
 		}
+		if (s->wid > (long)(now / s->window))
+			continue;		/* newer than this flush's now */
 		memcpy(key, s->key, strlen(s->key) + 1);
 		*window = s->window;
 		*add = s->pending;

@@ -69,28 +69,30 @@ void	limit_client_addr(const char *remote_addr, const char *forwarded_for,
  * that most logins spend no round trip on the limit.
  *
  * Policy: the batch of a limit is limit / LIMIT_AHEAD_DIV, at most
- * LIMIT_AHEAD_BATCH.  Limits under LIMIT_AHEAD_DIV (batch 0) are counted in
- * the database on every hit, exactly.  So is a key's first hit in a window
- * in each process (it learns the database's total), and every hit of a key
- * whose known total, plus its hits on their way to the database and those
- * waiting here, is within one batch of the limit.  Otherwise a hit is
- * admitted here while fewer than half a batch are waiting and the hits
- * admitted here that the database has not yet counted (waiting, or on
+ * LIMIT_AHEAD_BATCH.  Limits under LIMIT_AHEAD_DIV (batch 0) are counted
+ * in the database on every hit, exactly.  So is a key's first hit in a
+ * window in each process (it learns the database's total), and every hit
+ * of a key whose known total, plus its hits on their way to the database
+ * and those waiting here, is within one batch of the limit.  Otherwise a
+ * hit is admitted here while fewer than half a batch are waiting and the
+ * hits admitted here that the database has not yet counted (waiting, or on
  * their way) are fewer than a batch; the hit after half a batch carries
  * them to the database (the caller adds their number, with its own, and
  * tells the total), and the next half may be admitted while they are on
  * their way.  A hit that finds a whole batch so uncounted, or the key's
- * first hit in the window still learning the total, waits for those
- * adds to come back (at most LIMIT_AHEAD_WAIT_MS; then it goes to the
- * database itself) rather than adding a round trip of its own to a
- * database that is already slow to answer.  Only hits admitted here before the process learns that the
- * limit is reached can be over it, and those are never more than a batch:
- * a key's count can so run over its limit by at most one batch per
- * process that counts it, however many threads race.  Hits are dropped, never
- * counted twice: those waiting when their window ends, and those of an add
- * that fails (the database is down: the login fails too) -- an undercount
- * of at most a batch, never a refusal.  LIMIT_AHEAD_SLOTS keys per process;
- * a key that finds no slot in its probe run is counted in the database.
+ * first hit in the window still learning the total, waits for those adds
+ * to come back (at most LIMIT_AHEAD_WAIT_MS; then it goes to the database
+ * itself) rather than adding a round trip of its own to a database that is
+ * already slow to answer.  Only hits admitted here before the process
+ * learns that the limit is reached can be over it, and those are never
+ * more than a batch: a key's count can so run over its limit by at most
+ * one batch per process that counts it, however many threads race.  Hits
+ * are dropped, never counted twice: those waiting when their window ends,
+ * and those of an add that fails (the database is down: the login fails
+ * too) -- an undercount of at most a batch per failed add, never a
+ * refusal; after a failed add the key's next hit goes to the database and
+ * learns the total again.  LIMIT_AHEAD_SLOTS keys per process; a key that
+ * finds no slot in its probe run is counted in the database.
  */
 #define LIMIT_AHEAD_DIV		16
 #define LIMIT_AHEAD_BATCH	64

@@ -192,7 +192,7 @@ test_ahead_batches(void)
 	CHECK(flush(&a, t + 60) == 0);
 	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t + 60, &add)
 	    == 0 && add == 1);
-	/* The batch is capped: a big limit still writes every 16 hits. */
+	/* The batch is capped: a big limit still writes every 33 hits. */
 	limit_ahead_init(&a);
 	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
 	limit_ahead_learn(&a, "k", 60, t, add, 1, 1);
@@ -337,11 +337,14 @@ test_ahead_wait(void)
 	CHECK(carried == 3);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	a.wait_ms = 5000;
 	CHECK(pthread_create(&t, NULL, waiter_main, &w) == 0);
 	usleep(200 * 1000);
 	CHECK(__atomic_load_n(&w.done, __ATOMIC_SEQ_CST) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	limit_ahead_learn(&a, k, 60, 6000, carried, 1, 4);
 	pthread_join(t, NULL);
+	CHECK(ms_since(&t0) < 2000);	/* woken by the learn, not timed out */
 	CHECK(w.took == 0 && w.add == 3);
 	/* Past LIMIT_AHEAD_WAIT_MS it goes to the database itself. */
 	a.wait_ms = 100;
@@ -350,6 +353,47 @@ test_ahead_wait(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 3);
 	CHECK(ms_since(&t0) >= 90);
+	limit_ahead_free(&a);
+
+	/* A batch of 1 (a limit of 16) with no add out never waits. */
+	limit_ahead_init(&a);
+	a.wait_ms = 5000;
+	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 0 && add == 2);
+	CHECK(ms_since(&t0) < 1000);
+	limit_ahead_free(&a);
+
+	/*
+	 * A hit of an older window than its slot's (it waited across the
+	 * turn of the minute) goes to the database and leaves the newer
+	 * window's hits alone; a flush with an older now leaves them too.
+	 */
+	limit_ahead_init(&a);
+	a.wait_ms = 0;
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6060, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6060, add, 1, 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6060, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
+	db_total = 1;
+	CHECK(flush(&a, 6000) == 0);
+	CHECK(flush(&a, 6060) == 1 && db_total == 2);
+	limit_ahead_free(&a);
+
+	/* After a failed add nothing more is admitted on the old total. */
+	limit_ahead_init(&a);
+	a.wait_ms = 0;
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 3);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1, -1);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
+	limit_ahead_learn(&a, k, 60, 6000, add, 1, 2);
+	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	limit_ahead_free(&a);
 }
 
