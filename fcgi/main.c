@@ -51,6 +51,7 @@
 #include <curl/curl.h>
 #include <fcgiapp.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "log.h"
 #include "migrate.h"
@@ -229,12 +230,7 @@ accept_one(struct worker *w)
 	for (;;) {
 		if (stopping)
 			return -EINTR;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += POLL_MS * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		clock_deadline(CLOCK_REALTIME, POLL_MS, &dl);
 		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
 			break;
 		release_thread(w);

@@ -233,13 +233,7 @@ acquire(struct db *db, struct dbconn **out, int retried, const char *rid)
 	size_t		 i;
 	int		 rc = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += db->wait_ms / 1000;
-	dl.tv_nsec += (db->wait_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_MONOTONIC, db->wait_ms, &dl);
 	pthread_mutex_lock(&db->mu);
 	for (;;) {
 		/* Prefer an open connection over opening another. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "limit.h"
 
 static const struct {
@@ -257,13 +258,7 @@ limit_ahead_take(struct limit_ahead *a, const char *key, long limit,
 		if (a->wait_ms <= 0 || (s->learned ? s->ahead : s->inflight) == 0)
 			break;
 		if (!waited) {
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += a->wait_ms / 1000;
-			until.tv_nsec += (a->wait_ms % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
+			clock_deadline(CLOCK_MONOTONIC, a->wait_ms, &until);
 			waited = 1;
 		}
 		if (pthread_cond_timedwait(&a->cv, &a->mu, &until) ==

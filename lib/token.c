@@ -29,13 +29,7 @@ lock_refresh(long ms)
 {
 	struct timespec	 dl;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	clock_deadline(CLOCK_REALTIME, ms, &dl);
 	return pthread_mutex_timedlock(&refresh_mu, &dl) == 0 ? 0 : -1;
 }
 

@@ -15,10 +15,10 @@
  * does for those calls: JSON replies sent as text/plain, errcodes for a
  * wrong appid (40013), secret (40125; 40001 for stable_token), grant_type
  * (40002), a missing code (41008), an unknown code (40029), a used one
- * (40163), a bad access_token (40001); every code is single-use.  Codes are minted on
- * arrival when they start with "bench-" (the benchmark cannot ask for one
- * per request): a login code's last "-"-separated part names the user, whose
- * session_key is the base64 of the first 16 bytes of
+ * (40163), a bad access_token (40001); every code is single-use.  Codes
+ * are minted on arrival when they start with "bench-" (the benchmark
+ * cannot ask for one per request): a login code's last "-"-separated part
+ * names the user, whose session_key is the base64 of the first 16 bytes of
  * SHA-256("wxbench " + openid), so that the benchmark can encrypt user info
  * for it.  Control, as fakewx.py's /_fake/config:
  *	GET /_fake/config?latency_ms=N&fail_all=E	(fail_all=0 clears)

@@ -125,6 +125,22 @@ flush(struct limit_ahead *a, time_t now)
 	return sum;
 }
 
+/*
+ * A fresh a, whose key k has had its window's first hit (at the database)
+ * told the total; a hit may wait wait_ms for an add to come back.
+ */
+static void
+fresh(struct limit_ahead *a, const char *k, long limit, time_t now,
+    long wait_ms, long total)
+{
+	long	 add;
+
+	limit_ahead_init(a);
+	a->wait_ms = wait_ms;
+	CHECK(limit_ahead_take(a, k, limit, 60, now, &add) == 0 && add == 1);
+	limit_ahead_learn(a, k, 60, now, add, 1, total);
+}
+
 static void
 test_ahead_small(void)
 {
@@ -193,9 +209,7 @@ test_ahead_batches(void)
 	CHECK(limit_ahead_take(&a, "login_ip:5.6.7.8", 64, 60, t + 60, &add)
 	    == 0 && add == 1);
 	/* The batch is capped: a big limit still writes every 33 hits. */
-	limit_ahead_init(&a);
-	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
-	limit_ahead_learn(&a, "k", 60, t, add, 1, 1);
+	fresh(&a, "k", 100000, t, LIMIT_AHEAD_WAIT_MS, 1);
 	for (i = 0; i < LIMIT_AHEAD_BATCH / 2; i++)
 		CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 1);
 	CHECK(limit_ahead_take(&a, "k", 100000, 60, t, &add) == 0);
@@ -215,10 +229,7 @@ test_ahead_inflight(void)
 	 * add is out, the others may admit no more than the limit allows.
 	 * (No waiting for adds to come back: this thread is the only one.)
 	 */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 55);	/* others counted */
+	fresh(&a, k, 64, 6000, 0, 55);	/* others counted */
 	for (i = 0; i < 2; i++)
 		CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &carried) == 0);
@@ -231,10 +242,7 @@ test_ahead_inflight(void)
 	limit_ahead_learn(&a, k, 60, 6000, carried, 1, 61);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	/* A failed add drops its hits and leaves nothing on its way. */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, -1);
+	fresh(&a, k, 64, 6000, 0, -1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
@@ -255,10 +263,7 @@ test_ahead_racing(void)
 	 * many carriers are on their way (here, with no waiting for them, the
 	 * rest go to the database).
 	 */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	fresh(&a, k, 64, 6000, 0, 1);
 	for (i = 0; i < 60; i++) {
 		if (limit_ahead_take(&a, k, 64, 60, 6000, &add))
 			here++;
@@ -274,10 +279,7 @@ test_ahead_racing(void)
 		limit_ahead_learn(&a, k, 60, 6000, out[i], 1, 64 + i + 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	/* Carried hits no longer count against the batch once counted. */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	fresh(&a, k, 64, 6000, 0, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 3);
@@ -328,9 +330,7 @@ test_ahead_wait(void)
 	 * for its add to come back (no round trip of its own), then goes on
 	 * as the answer allows: here it carries the next half batch.
 	 */
-	limit_ahead_init(&a);
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	fresh(&a, k, 64, 6000, LIMIT_AHEAD_WAIT_MS, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &carried) == 0);
@@ -356,10 +356,7 @@ test_ahead_wait(void)
 	limit_ahead_free(&a);
 
 	/* A batch of 1 (a limit of 16) with no add out never waits. */
-	limit_ahead_init(&a);
-	a.wait_ms = 5000;
-	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	fresh(&a, k, 16, 6000, 5000, 1);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 16, 60, 6000, &add) == 0 && add == 2);
@@ -371,10 +368,7 @@ test_ahead_wait(void)
 	 * turn of the minute) goes to the database and leaves the newer
 	 * window's hits alone; a flush with an older now leaves them too.
 	 */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6060, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6060, add, 1, 1);
+	fresh(&a, k, 64, 6060, 0, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6060, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 1);
 	db_total = 1;
@@ -383,10 +377,7 @@ test_ahead_wait(void)
 	limit_ahead_free(&a);
 
 	/* After a failed add nothing more is admitted on the old total. */
-	limit_ahead_init(&a);
-	a.wait_ms = 0;
-	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0);
-	limit_ahead_learn(&a, k, 60, 6000, add, 1, 1);
+	fresh(&a, k, 64, 6000, 0, 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 1);
 	CHECK(limit_ahead_take(&a, k, 64, 60, 6000, &add) == 0 && add == 3);
