@@ -248,11 +248,11 @@ h_auth_login(struct ctx *c)
 	res = json_object_new_object();
 	jsonx_add_str(res, "cookies", cookie);
 	jsonx_add_str(res, "token", tok);
-	json_object_object_add(res, "expires_in",
+	jsonx_set(res, "expires_in",
 	    json_object_new_int64(cfg->session_ttl));
-	json_object_object_add(res, "is_new_user",
+	jsonx_set(res, "is_new_user",
 	    json_object_new_boolean(is_new));
-	json_object_object_add(res, "user", user_json(&u));
+	jsonx_set(res, "user", user_json(&u));
 	c->rp->res = res;
 	snprintf(c->rp->set_cookie, sizeof(c->rp->set_cookie),
 	    "%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%ld%s", cookie,
@@ -274,7 +274,7 @@ h_user_info(struct ctx *c)
 	if ((er = authenticate(c, &u, &exp, NULL)) != ERR_OK)
 		return er;
 	c->rp->res = json_object_new_object();
-	json_object_object_add(c->rp->res, "user", user_json(&u));
+	jsonx_set(c->rp->res, "user", user_json(&u));
 	user_free(&u);
 	return ERR_OK;
 }
@@ -382,12 +382,12 @@ h_check_session(struct ctx *c)
 			return er;
 	}
 	c->rp->res = json_object_new_object();
-	json_object_object_add(c->rp->res, "valid",
+	jsonx_set(c->rp->res, "valid",
 	    json_object_new_boolean(1));
-	json_object_object_add(c->rp->res, "expires_in",
+	jsonx_set(c->rp->res, "expires_in",
 	    json_object_new_int64(exp > 0 ? exp : 0));
 	if (want)
-		json_object_object_add(c->rp->res, "session_key_valid",
+		jsonx_set(c->rp->res, "session_key_valid",
 		    json_object_new_boolean(valid));
 	return ERR_OK;
 }
@@ -499,7 +499,7 @@ h_update_base_info(struct ctx *c)
 		u = nu;
 	}
 	c->rp->res = json_object_new_object();
-	json_object_object_add(c->rp->res, "user", user_json(&u));
+	jsonx_set(c->rp->res, "user", user_json(&u));
 out:
 	json_object_put(dec);
 	json_object_put(raw);
@@ -682,7 +682,7 @@ h_avatar_upload(struct ctx *c)
 		goto out;
 	c->rp->res = json_object_new_object();
 	jsonx_add_str(c->rp->res, "avatar_url", url);
-	json_object_object_add(c->rp->res, "user", user_json(&nu));
+	jsonx_set(c->rp->res, "user", user_json(&nu));
 	user_free(&nu);
 out:
 	user_free(&u);

@@ -235,7 +235,13 @@ accept_one(struct worker *w)
 			break;
 		release_thread(w);
 	}
-	rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
+	/*
+	 * Under load a connection is mostly waiting already: accept it at
+	 * once (the socket is non-blocking), and wait only when there is none.
+	 */
+	rc = FCGX_Accept_r(&w->fr);
+	if (rc == -EAGAIN || rc == -EWOULDBLOCK)
+		rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);
 	return rc;
 }

@@ -38,14 +38,15 @@ read_body(void *arg, struct buf *b)
 	return 0;
 }
 
-static double
-elapsed_ms(const struct timespec *t0)
+/* Tenths of a millisecond since t0 (the access line's dur_ms). */
+static long
+elapsed_dms(const struct timespec *t0)
 {
 	struct timespec	 t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	return (long)(t1.tv_sec - t0->tv_sec) * 10000L +
+	    (t1.tv_nsec - t0->tv_nsec + 50000L) / 100000L;
 }
 
 void
@@ -57,6 +58,7 @@ serve_request(const struct app *app, FCGX_Request *fr)
 	struct buf	 out;
 	const char	*route;
 	char		 uid[24];
+	long		 dms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	req_init(&rq, fcgi_get, fr->envp);
@@ -71,11 +73,13 @@ serve_request(const struct app *app, FCGX_Request *fr)
 		snprintf(uid, sizeof(uid), "%lld", rp.uid);
 	else
 		memcpy(uid, "-", 2);
+	dms = elapsed_dms(&t0);
 	log_msg(LOG_INFO, rq.rid, "access method=%s route=%s status=%d "
-	    "error=%s dur_ms=%.1f uid=%s",
+	    "error=%s dur_ms=%ld.%ld uid=%s",
 	    rq.method == METHOD_GET ? "GET" : rq.method == METHOD_POST ?
 	    "POST" : "other", route, err_info(rp.er)->status,
-	    rp.er == ERR_OK ? "-" : err_info(rp.er)->slug, elapsed_ms(&t0), uid);
+	    rp.er == ERR_OK ? "-" : err_info(rp.er)->slug, dms / 10, dms % 10,
+	    uid);
 	buf_free(&out);
 	reply_free(&rp);
 	req_free(&rq);

@@ -9,6 +9,9 @@
 
 #include "buf.h"
 
+/* A first allocation holds a usual reply's headers and body at once. */
+#define BUF_MIN_CAP	1024
+
 void
 buf_init(struct buf *b, size_t max)
 {
@@ -45,7 +48,7 @@ buf_grow(struct buf *b, size_t n)
 	need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
-	ncap = b->cap < 64 ? 64 : b->cap;
+	ncap = b->cap < BUF_MIN_CAP ? BUF_MIN_CAP : b->cap;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	if (ncap > b->max + 1)
@@ -79,16 +82,28 @@ int
 buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room = b->cap > b->len ? b->cap - b->len : 0;
 	int	 n;
 
+	/* Formatted once when it fits in what is allocated, as it mostly does. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_grow(b, (size_t)n) == -1)
+	if (n < 0)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= room) {
+		if (buf_grow(b, (size_t)n) == -1) {
+			if (b->p != NULL)
+				b->p[b->len] = '\0';
+			return -1;
+		}
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	} else if (buf_grow(b, (size_t)n) == -1) {
+		b->p[b->len] = '\0';
+		return -1;
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -112,22 +112,29 @@ jsonx_str(json_object *obj, const char *key, const char **s, size_t *len)
 }
 
 void
+jsonx_set(json_object *obj, const char *key, json_object *v)
+{
+	/* The key is not copied: one malloc and free less a member. */
+	json_object_object_add_ex(obj, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
+void
 jsonx_add_str(json_object *obj, const char *key, const char *s)
 {
-	json_object_object_add(obj, key,
-	    s == NULL ? NULL : json_object_new_string(s));
+	jsonx_set(obj, key, s == NULL ? NULL : json_object_new_string(s));
 }
 
 const char *
 jsonx_text(json_object *obj, size_t *len)
 {
 	const char	*s;
+	size_t		 n;
 
-	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	if (s == NULL)
 		abort();
 	if (len != NULL)
-		*len = strlen(s);
+		*len = n;
 	return s;
 }

@@ -31,7 +31,13 @@ json_object	*jsonx_parse(const char *s, size_t n);
 int		 jsonx_str(json_object *obj, const char *key, const char **s,
 		    size_t *len);
 
-/* Add key = the n bytes at s (or JSON null if s is NULL) to obj. */
+/*
+ * Add key = v to obj (v's reference passes to obj).  key is not copied: it
+ * must outlive obj, as a string literal or a static table's entry does.
+ */
+void		 jsonx_set(json_object *obj, const char *key, json_object *v);
+
+/* Add key = the string s (or JSON null if s is NULL), as jsonx_set(). */
 void		 jsonx_add_str(json_object *obj, const char *key, const char *s);
 
 /* Serialise compactly, UTF-8 unescaped; the string is owned by obj. */

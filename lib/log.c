@@ -81,12 +81,35 @@ read_pid(void)
 	pid = (long)getpid();
 }
 
+/*
+ * "YYYY-MM-DDTHH:MM:SS" of the second a thread last logged in: formatted
+ * again only when the second changes (gmtime_r takes glibc's time zone
+ * lock, which every thread of the process would queue on).
+ */
+#define STAMP_MAX	64	/* 19 used; room for any int the compiler fears */
+static __thread time_t	 stamp_sec = -1;
+static __thread char	 stamp[STAMP_MAX];
+
+static const char *
+stamp_of(time_t sec)
+{
+	struct tm	 tm;
+
+	if (sec != stamp_sec) {
+		gmtime_r(&sec, &tm);
+		snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		stamp_sec = sec;
+	}
+	return stamp;
+}
+
 void
 log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 {
 	char		 msg[LOG_LINE_MAX], line[LOG_PREFIX_MAX + LOG_LINE_MAX + 1];
 	struct timespec	 ts;
-	struct tm	 tm;
 	va_list		 ap;
 	int		 n;
 	size_t		 len;
@@ -100,13 +123,9 @@ log_msg(enum log_level l, const char *rid, const char *fmt, ...)
 	va_end(ap);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, LOG_PREFIX_MAX,
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s wxauth[%ld]%s%.*s ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L, level_names[l],
-	    pid, rid != NULL ? " rid=" : "", RID_LOG_MAX,
-	    rid != NULL ? rid : "");
+	n = snprintf(line, LOG_PREFIX_MAX, "%s.%03ldZ %s wxauth[%ld]%s%.*s ",
+	    stamp_of(ts.tv_sec), ts.tv_nsec / 1000000L, level_names[l], pid,
+	    rid != NULL ? " rid=" : "", RID_LOG_MAX, rid != NULL ? rid : "");
 	if (n < 0 || n >= LOG_PREFIX_MAX)
 		return;
 	/* Escaped straight into the line: no third buffer on the stack. */

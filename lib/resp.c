@@ -44,15 +44,15 @@ envelope(const struct reply *rp)
 	const struct err_info	*ei = err_info(rp->er);
 	json_object		*o = json_object_new_object();
 
-	json_object_object_add(o, "code", json_object_new_int(
+	jsonx_set(o, "code", json_object_new_int(
 	    rp->er < ERR__MAX ? (int)rp->er : (int)ERR_INTERNAL));
-	json_object_object_add(o, "msg", json_object_new_string(
+	jsonx_set(o, "msg", json_object_new_string(
 	    rp->msg[0] != '\0' ? rp->msg : ei->msg));
 	if (rp->er == ERR_OK)
-		json_object_object_add(o, "res", rp->res != NULL ?
+		jsonx_set(o, "res", rp->res != NULL ?
 		    json_object_get(rp->res) : json_object_new_object());
 	else
-		json_object_object_add(o, "error",
+		jsonx_set(o, "error",
 		    json_object_new_string(ei->slug));
 	return o;
 }

@@ -30,10 +30,10 @@ user_json(const struct user *u)
 	json_object	*o = json_object_new_object();
 	int		 i;
 
-	json_object_object_add(o, "id", json_object_new_int64(u->id));
+	jsonx_set(o, "id", json_object_new_int64(u->id));
 	for (i = 0; i < UF__MAX; i++) {
 		if (i == UF_PROVINCE)	/* API order: gender after nick_name */
-			json_object_object_add(o, "gender", u->gender < 0 ?
+			jsonx_set(o, "gender", u->gender < 0 ?
 			    NULL : json_object_new_int(u->gender));
 		jsonx_add_str(o, names[i], u->f[i]);
 	}

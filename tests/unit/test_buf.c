@@ -120,6 +120,7 @@ test_addf(void)
 {
 	struct buf	 b;
 	char		 s[300];
+	size_t		 n;
 
 	buf_init(&b, 64);
 	CHECK(buf_addf(&b, "%d-%s-%05.1f", 42, "x", 3.14159) == 0);
@@ -140,13 +141,42 @@ test_addf(void)
 	CHECK(b.len == 6);
 	buf_free(&b);
 
-	/* addf text longer than the first allocation (64). */
+	/* addf text longer than a small max's first allocation. */
 	memset(s, 'q', sizeof(s) - 1);
 	s[sizeof(s) - 1] = '\0';
 	buf_init(&b, 1000);
 	CHECK(buf_addf(&b, "<%s>", s) == 0);
 	CHECK(b.len == sizeof(s) + 1 && b.p[0] == '<' &&
 	    b.p[b.len - 1] == '>' && b.p[b.len] == '\0');
+	buf_free(&b);
+
+	/*
+	 * Formatted where it is, in the room allocated, until it does not
+	 * fit: then once more after growing (the first, cut, attempt leaves
+	 * no trace).  Over max, the text so far stays as it was.
+	 */
+	buf_init(&b, 4000);
+	CHECK(buf_adds(&b, "ab") == 0);
+	CHECK(buf_addf(&b, "%d", 7) == 0);
+	CHECK(b.len == 3 && b.cap > 3);
+	memset(s, 'z', sizeof(s) - 1);
+	n = 0;
+	while (b.len + sizeof(s) < b.cap) {
+		CHECK(buf_addf(&b, "%s", s) == 0);
+		n++;
+	}
+	CHECK(buf_addf(&b, "%s|", s) == 0);
+	CHECK(b.len == 3 + (n + 1) * (sizeof(s) - 1) + 1);
+	CHECK(b.p[b.len - 1] == '|' && b.p[b.len - 2] == 'z' &&
+	    b.p[b.len] == '\0' && memcmp(b.p, "ab7zz", 5) == 0);
+	buf_free(&b);
+	buf_init(&b, 10);
+	CHECK(buf_adds(&b, "12345") == 0);
+	CHECK(buf_addf(&b, "%s", "abcdefg") == -1);
+	CHECK_STR(buf_str(&b), "12345");
+	CHECK(b.len == 5);
+	CHECK(buf_addf(&b, "%s", "abcde") == 0);
+	CHECK_STR(buf_str(&b), "12345abcde");
 	buf_free(&b);
 }
 

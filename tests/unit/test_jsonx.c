@@ -1,5 +1,6 @@
 /*
- * test_jsonx.c -- jsonx_parse (strict), jsonx_str, jsonx_add_str, jsonx_text.
+ * test_jsonx.c -- jsonx_parse (strict), jsonx_str, jsonx_set, jsonx_add_str,
+ * jsonx_text.
  */
 #include <stdio.h>
 #include <string.h>
@@ -164,6 +165,31 @@ test_add_text(void)
 	json_object_put(o);
 }
 
+/*
+ * jsonx_set keeps the key it is given (no copy): members come out in the
+ * order added, a key set again replaces its value in place, and a key in
+ * a buffer the caller still owns is what the text shows.
+ */
+static void
+test_set(void)
+{
+	static const char	 keys[][8] = { "first", "second" };
+	json_object		*o = json_object_new_object(), *v;
+	size_t			 len = 0;
+
+	jsonx_set(o, keys[0], json_object_new_int(1));
+	jsonx_set(o, keys[1], json_object_new_boolean(0));
+	jsonx_set(o, "n", NULL);
+	jsonx_set(o, keys[0], json_object_new_string("again"));
+	CHECK_STR(jsonx_text(o, &len),
+	    "{\"first\":\"again\",\"second\":false,\"n\":null}");
+	CHECK(len == strlen("{\"first\":\"again\",\"second\":false,\"n\":null}"));
+	CHECK(json_object_object_get_ex(o, "second", &v) &&
+	    json_object_is_type(v, json_type_boolean));
+	CHECK(json_object_object_length(o) == 3);
+	json_object_put(o);
+}
+
 /* tests/fuzz/findings/jsonx-toplevel-scalar: a scalar with whitespace after. */
 static void
 test_toplevel_scalar(void)
@@ -192,5 +218,6 @@ main(void)
 	test_parse();
 	test_str();
 	test_add_text();
+	test_set();
 	return check_done("test_jsonx");
 }
