@@ -16,7 +16,8 @@ the minimum login writes as one statement, and those plus one upstream
 call; each endpoint is printed as a ratio to its floor.  The targets'
 ratios are measured again in paired rounds, each endpoint seconds after
 its floor (BENCH_PAIR_ROUNDS, 3; none with BENCH_QUICK), and judged on
-their median.  Then: login and
+their median, and so is nginx against lighttpd (info and login).  Then:
+login and
 its floor against WeChat's latency (WX_LATENCY_MS, 50 by default, and a
 sweep), info and login against concurrency, memory over 100,000 requests,
 info and login at 1,000,000 users and sessions (with the EXPLAIN of every
@@ -79,6 +80,8 @@ PAIRS = (("F2", "get", "/floor"), ("info", "get", "/api/user/info"),
          ("check_session", "get", "/api/user/check_session"),
          ("F3b", "login", "/floor"), ("F4", "login", "/floor"),
          ("login", "login", "/api/user/auth_login"))
+# ... and nginx against lighttpd, the same way (wxauth behind each).
+WEB_PAIRS = (("info", "get", "/api/user/info"), ("login", "login", "/api/user/auth_login"))
 WARM = 1                                # seconds of the same load before a cell
 BUILD = os.path.join(ROOT, os.environ.get("WXAUTH_BUILD", "build"))
 FLOOR = os.path.join(BUILD, "tests", "bench", "floor")
@@ -172,10 +175,10 @@ class Bench:
         a, b, c = out.split("|")
         return int(a), int(b) - 1, int(float(c))   # txid_current() takes one itself
 
-    def connections(self, app="wxauth"):
+    def connections(self, app):
         """Client connections to the wxauth database with application_name
-        app: wxauth's pools, or a floor pool (named as its pool is), several
-        of which may be up at the same time (the paired rounds)."""
+        app: those of the pool of that name (pool()), when several are up
+        at the same time (the paired rounds)."""
         return int(self.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'wxauth'"
                              " AND backend_type = 'client backend'"
                              " AND application_name = '%s'" % app))
@@ -185,12 +188,16 @@ class Bench:
         """Start a pool (wxauth, or the floor in mode floor) behind web."""
         e = dict(NO_LIMITS)
         e.update(env or {})
+        # Its PostgreSQL connections carry the pool's name, so that a cell
+        # counts its own pool's while others are up (the paired rounds).
+        e["DATABASE_URL"] = "%s application_name=%s" % (
+            self.S.pool_database_url or self.S.database_url, name)
         if floor:
             rundir = self.S._rundir(name)
             dst = os.path.join(rundir, "floor")
             shutil.copy2(FLOOR, dst + ".new")
             os.replace(dst + ".new", dst)
-            e.update(WXAUTH_BIN=dst, FLOOR_MODE=floor, PGAPPNAME=name)
+            e.update(WXAUTH_BIN=dst, FLOOR_MODE=floor)
         base = self.S.start_pool(name=name, web=web, env=e)
         return base
 
@@ -252,7 +259,7 @@ class Bench:
         and their TLS handshakes, caches: not what a cell measures)."""
         self.wrk(base, kind, path, conc=conc, dur=WARM, **kw)
         s0 = self.db_snap()
-        app = pool if pool and pool.startswith("floor") else "wxauth"
+        app = pool or "-"
         peak = [self.connections(app)]
         stop = threading.Event()
 
@@ -407,6 +414,19 @@ class Bench:
         for mode in pools.values():
             self.S.stop_pool("floor-pair-" + mode)
 
+    def web_paired(self, nname, nbase):
+        """PAIR_ROUNDS rounds of WEB_PAIRS behind lighttpd and, seconds
+        later, behind nginx (pool nname at nbase): which web server is the
+        faster, on figures taken side by side."""
+        lname = "wx-lighttpd-pair"
+        lbase = self.pool(lname, web="lighttpd")
+        for r in range(PAIR_ROUNDS):
+            for key, kind, path in WEB_PAIRS:
+                self.cell("wpair%d_%s" % (r, key), lname, lbase, kind, path, dur=PAIR_DUR)
+                self.cell("wpair%d_%s_nginx" % (r, key), nname, nbase, kind, path,
+                          dur=PAIR_DUR)
+        self.S.stop_pool(lname)
+
     def start_wxbench(self):
         """The fake WeChat of the benchmark (tests/bench/wxbench.c), as
         devstack starts fakewx.py: same certificates, same variables."""
@@ -497,6 +517,7 @@ class Bench:
         self.floors("nginx", suffix="_nginx", only=("F1",) if QUICK else None)
         name, base = self.endpoints("nginx", suffix="_nginx",
                                     only=("info", "login") if QUICK else None)
+        self.web_paired(name, base)
         S.stop_pool(name)
 
         self.results["meta"]["seconds"] = time.monotonic() - T0
@@ -704,19 +725,27 @@ class Report:
             return None
         return self.c[a]["rps"] / self.c[b]["rps"]
 
-    def rounds(self):
-        """How many paired rounds the results hold."""
+    def rounds(self, prefix="pair"):
+        """How many paired rounds (cells prefix<round>_<key>) the results hold."""
         n = 0
-        while "pair%d_F2" % n in self.c:
+        while any(k.startswith("%s%d_" % (prefix, n)) for k in self.c):
             n += 1
         return n
 
-    def paired_q(self, a, b):
+    def paired_q(self, a, b, prefix="pair"):
         """a / b in each paired round (req/s), or [] when there were none."""
-        return [self.c["pair%d_%s" % (r, a)]["rps"] / self.c["pair%d_%s" % (r, b)]["rps"]
-                for r in range(self.rounds())
-                if self.c.get("pair%d_%s" % (r, b), {}).get("rps")
-                and "pair%d_%s" % (r, a) in self.c]
+        out = []
+        for r in range(self.rounds(prefix)):
+            ca, cb = (self.c.get("%s%d_%s" % (prefix, r, k)) for k in (a, b))
+            if ca and cb and cb["rps"]:
+                out.append(ca["rps"] / cb["rps"])
+        return out
+
+    @staticmethod
+    def median(xs):
+        xs = sorted(xs)
+        n = len(xs)
+        return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
     def target_q(self, a, b, sfx=""):
         """The figure a target is judged on, and its text: the median of the
@@ -726,10 +755,10 @@ class Report:
         one = self.q(a + sfx, b + sfx)
         if not qs:
             return one, "%.2f×" % one if one else "–"
-        qs.sort()
-        med = qs[len(qs) // 2] if len(qs) % 2 else (qs[len(qs) // 2 - 1] + qs[len(qs) // 2]) / 2
+        med = self.median(qs)
         return med, "%.2f× (median of %d paired rounds: %s; single cells %s)" % (
-            med, len(qs), ", ".join("%.2f" % x for x in qs), "%.2f×" % one if one else "–")
+            med, len(qs), ", ".join("%.2f" % x for x in sorted(qs)),
+            "%.2f×" % one if one else "–")
 
     def paired_table(self):
         """Each paired round: req/s and CPU of every cell, and the ratios."""
@@ -804,6 +833,12 @@ class Report:
         v = [self.q(k + "_nginx", k) for k in ("F1", "F2", "info", "login")]
         row("nginx (keep_conn) against lighttpd: F1, F2, info, login", "the faster is the default",
             ", ".join("%.2f×" % x for x in v if x), None)
+        if self.rounds("wpair"):
+            row("the same, paired rounds (median, range): " +
+                ", ".join(k for k, _, _ in WEB_PAIRS), "the faster is the default",
+                ", ".join("%.2f× (%.2f-%.2f)" % (self.median(qs), min(qs), max(qs))
+                          for qs in (self.paired_q(k + "_nginx", k, "wpair")
+                                     for k, _, _ in WEB_PAIRS) if qs), None)
         bad = [(k, c["non2xx"], c["socket_errors"]) for k, c in self.c.items()
                if not k.startswith("sweep") and not k.startswith("scale")
                and (c["non2xx"] or c["socket_errors"])]
@@ -947,6 +982,22 @@ class Report:
                 L.append("| %s | %.0f | %.0f | %s |" % (k, c[k]["rps"], c[k + "_nginx"]["rps"],
                                                        self.ratio(k + "_nginx", k)))
         L.append("")
+        n = self.rounds("wpair")
+        if n:
+            L.append("Paired rounds: each endpoint behind lighttpd, then seconds later behind "
+                     "nginx, %d rounds of %d s cells (wxauth pools behind both up at once).\n"
+                     % (n, PAIR_DUR))
+            L.append("| round | " + " | ".join("%s lighttpd / nginx req/s" % k
+                                              for k, _, _ in WEB_PAIRS) + " |")
+            L.append("|---|" + "---|" * len(WEB_PAIRS))
+            for r in range(n):
+                cells = []
+                for k, _, _ in WEB_PAIRS:
+                    a, b = (c.get("wpair%d_%s%s" % (r, k, x)) for x in ("", "_nginx"))
+                    cells.append("%.0f / %.0f (%.2f×)" % (a["rps"], b["rps"], b["rps"] / a["rps"])
+                                 if a and b and a["rps"] else "–")
+                L.append("| %d | %s |" % (r + 1, " | ".join(cells)))
+            L.append("")
         L.append(self.table([k + "_nginx" for k in floors[1:] + ep],
                             {k + "_nginx": v + "_nginx" for k, v in fl.items()}) + "\n")
         L.append("Run in %.0f s.\n" % m["seconds"])
