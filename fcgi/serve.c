@@ -18,12 +18,6 @@
 
 #define REPLY_MAX	(2 * 1024 * 1024)
 
-static const char *
-fcgi_get(const char *name, void *arg)
-{
-	return FCGX_GetParam(name, (FCGX_ParamArray)arg);
-}
-
 /* Read the body into b; -1 if it is longer than b->max. */
 static int
 read_body(void *arg, struct buf *b)
@@ -61,7 +55,7 @@ serve_request(const struct app *app, FCGX_Request *fr)
 	long		 dms;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	req_init(&rq, fcgi_get, fr->envp);
+	req_init(&rq, (const char *const *)fr->envp);
 	reply_init(&rp);
 	buf_init(&out, REPLY_MAX);
 	dispatch(app, &rq, &rp, read_body, fr, &route);

@@ -2,10 +2,11 @@
  * req.h -- the request model: what a handler may know about one HTTP
  * request, filled from the web server's FastCGI parameters.
  *
- * req_init() takes a lookup function so that this module does not depend on
- * libfcgi: fcgi/ passes FCGX_GetParam, the tests pass a table.  The strings
- * it points to are borrowed from the lookup's storage and live as long as
- * the request.  The body is read by the caller into rq->body.
+ * req_init() takes the parameters as the NULL-terminated "NAME=value"
+ * strings of CGI and FastCGI (libfcgi's envp), so that this module does
+ * not depend on libfcgi.  The strings it points to are borrowed from them
+ * and live as long as the request.  The body is read by the caller into
+ * rq->body.
  */
 #ifndef WXAUTH_REQ_H
 #define WXAUTH_REQ_H
@@ -39,14 +40,13 @@ struct req {
 	struct buf	 body;		/* filled by the caller, <= its max */
 };
 
-typedef const char *(*req_getter)(const char *name, void *arg);
-
 /*
- * Fill rq from the FastCGI parameters behind get.  The request id is the
+ * Fill rq from the FastCGI parameters envp (the first of a repeated name
+ * counts; strings without '=' are skipped).  The request id is the
  * caller's X-Request-Id when it is 1..RID_MAX characters of [A-Za-z0-9._-],
  * else a fresh random one.  rq->body starts empty with max BODY_MAX.
  */
-void	req_init(struct req *rq, req_getter get, void *arg);
+void	req_init(struct req *rq, const char *const *envp);
 
 /* Free what the request owns. */
 void	req_free(struct req *rq);

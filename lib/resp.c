@@ -102,13 +102,19 @@ render(const struct reply *rp, const char *rid, struct buf *out)
 
 	if (rp->er == ERR_OK && rp->raw_type != NULL)
 		return render_raw(rp, rid, out);
-	rc |= buf_addf(out, "Status: %d %s\r\n"
-	    "Content-Type: application/json; charset=utf-8\r\n"
+	/* Fixed text appended as it is: printf copies a format's bytes singly. */
+	rc |= buf_addf(out, "Status: %d %s\r\n", ei->status, ei->reason);
+	rc |= buf_adds(out, "Content-Type: application/json; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "X-Request-Id: %s\r\n", ei->status, ei->reason, rid);
-	if (rp->set_cookie[0] != '\0')
-		rc |= buf_addf(out, "Set-Cookie: %s\r\n", rp->set_cookie);
+	    "X-Request-Id: ");
+	rc |= buf_adds(out, rid);
+	rc |= buf_adds(out, "\r\n");
+	if (rp->set_cookie[0] != '\0') {
+		rc |= buf_adds(out, "Set-Cookie: ");
+		rc |= buf_adds(out, rp->set_cookie);
+		rc |= buf_adds(out, "\r\n");
+	}
 	if (rp->retry_after > 0)
 		rc |= buf_addf(out, "Retry-After: %ld\r\n", rp->retry_after);
 	if (rp->er == ERR_METHOD_NOT_ALLOWED && rp->allow != 0)

@@ -17,8 +17,7 @@ call; each endpoint is printed as a ratio to its floor.  The targets'
 ratios are measured again in paired rounds, each endpoint seconds after
 its floor (BENCH_PAIR_ROUNDS, 3; none with BENCH_QUICK), and judged on
 their median, and so is nginx against lighttpd (info and login).  Then:
-login and
-its floor against WeChat's latency (WX_LATENCY_MS, 50 by default, and a
+login and its floor against WeChat's latency (WX_LATENCY_MS, 50 by default, and a
 sweep), info and login against concurrency, memory over 100,000 requests,
 info and login at 1,000,000 users and sessions (with the EXPLAIN of every
 statement, from auto_explain), and nginx with fastcgi_keep_conn against

@@ -3,8 +3,10 @@
  * table of FastCGI parameters, then sess_token_find() (lib/sess.h) on the
  * headers it kept, as a request goes.
  *
- * Input: NUL-separated "NAME=VALUE" entries (the first of a name wins, as
- * with FCGX_GetParam).  Invariants: the method is GET or POST exactly when
+ * Input: NUL-separated "NAME=VALUE" entries, handed to req_init() as they
+ * are (entries without '=' too, which it skips); what it should find is
+ * looked up here as FCGX_GetParam does, the first of a name winning.
+ * Invariants: the method is GET or POST exactly when
  * REQUEST_METHOD says so; the path is at most PATH_MAX_LEN bytes and is the
  * REQUEST_URI up to '?' or '#' (else SCRIPT_NAME + PATH_INFO), or empty
  * when that is too long; Content-Length is -1 when absent or empty, the
@@ -26,20 +28,20 @@
 #define NPARAMS	64
 
 struct table {
-	char	*name[NPARAMS];
-	char	*val[NPARAMS];	/* borrowed from the same allocation */
+	char	*env[NPARAMS + 1];	/* "NAME=VALUE", NULL-terminated */
 	size_t	 n;
 };
 
+/* The value of name, as FCGX_GetParam finds it: the first NAME= entry. */
 static const char *
 lookup(const char *name, void *arg)
 {
 	struct table	*t = arg;
-	size_t		 i;
+	size_t		 i, len = strlen(name);
 
 	for (i = 0; i < t->n; i++)
-		if (strcmp(t->name[i], name) == 0)
-			return t->val[i];
+		if (strncmp(t->env[i], name, len) == 0 && t->env[i][len] == '=')
+			return t->env[i] + len + 1;
 	return NULL;
 }
 
@@ -192,25 +194,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct req	 rq;
 	const uint8_t	*p = data;
 	const char	*m, *rid, *https;
-	char		 tok[SESS_TOKEN_LEN + 1], *e, *eq;
+	char		 tok[SESS_TOKEN_LEN + 1];
 	size_t		 n = size, i;
 	int		 found;
 
 	memset(&t, 0, sizeof(t));
-	while (n > 0 && t.n < NPARAMS) {
-		e = fuzz_part(&p, &n, NULL);
-		if ((eq = strchr(e, '=')) == NULL) {
-			free(e);
-			continue;
-		}
-		*eq = '\0';
-		t.name[t.n] = e;
-		t.val[t.n] = eq + 1;
-		t.n++;
-	}
+	while (n > 0 && t.n < NPARAMS)
+		t.env[t.n++] = fuzz_part(&p, &n, NULL);
+	t.env[t.n] = NULL;
 
 	memset(&rq, 0xa5, sizeof(rq));
-	req_init(&rq, lookup, &t);
+	req_init(&rq, (const char *const *)t.env);
 
 	m = lookup("REQUEST_METHOD", &t);
 	if (m != NULL && strcmp(m, "GET") == 0)
@@ -255,6 +249,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_client_addr(&rq, &t);
 	req_free(&rq);
 	for (i = 0; i < t.n; i++)
-		free(t.name[i]);
+		free(t.env[i]);
 	return 0;
 }

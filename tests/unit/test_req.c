@@ -2,6 +2,7 @@
  * test_req.c -- req_init from a table of FastCGI parameters.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -11,16 +12,29 @@ struct tab {
 	const char	*kv[32];	/* name, value, ..., NULL */
 };
 
-static const char *
-get(const char *name, void *arg)
+/*
+ * t's pairs as the "NAME=value" strings req_init() reads (a NULL value is
+ * left out), in storage the next call reuses.
+ */
+static const char *const *
+envp(const struct tab *t)
 {
-	const struct tab	*t = arg;
-	int			 i;
+	static char		 store[8192];
+	static const char	*env[17];
+	size_t			 used = 0;
+	int			 i, n = 0;
 
-	for (i = 0; t->kv[i] != NULL; i += 2)
-		if (strcmp(t->kv[i], name) == 0)
-			return t->kv[i + 1];
-	return NULL;
+	for (i = 0; t->kv[i] != NULL && n < 16; i += 2) {
+		if (t->kv[i + 1] == NULL)
+			continue;
+		env[n++] = store + used;
+		used += (size_t)snprintf(store + used, sizeof(store) - used,
+		    "%s=%s", t->kv[i], t->kv[i + 1]) + 1;
+		if (used >= sizeof(store))
+			abort();
+	}
+	env[n] = NULL;
+	return env;
 }
 
 static int
@@ -50,7 +64,7 @@ test_basic(void)
 	    "HTTP_X_REQUEST_ID", "abc-DEF_1.2",
 	    NULL } };
 
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK(rq.method == METHOD_POST);
 	CHECK_STR(rq.path, "/api/login");
 	CHECK_STR(rq.query, "x=1");
@@ -85,7 +99,7 @@ test_method_path(void)
 	struct tab	 t7 = { { "REQUEST_URI", "/", "SCRIPT_NAME", "/other",
 	    NULL } };
 
-	req_init(&rq, get, &t1);
+	req_init(&rq, envp(&t1));
 	CHECK(rq.method == METHOD_GET);
 	CHECK_STR(rq.path, "/api/me");
 	CHECK(rq.query == NULL && rq.content_type == NULL);
@@ -95,27 +109,27 @@ test_method_path(void)
 	req_free(&rq);
 
 	/* Fallback SCRIPT_NAME + PATH_INFO; methods are case-sensitive. */
-	req_init(&rq, get, &t2);
+	req_init(&rq, envp(&t2));
 	CHECK(rq.method == METHOD_OTHER);
 	CHECK_STR(rq.path, "/api/me");
 	req_free(&rq);
-	req_init(&rq, get, &t3);
+	req_init(&rq, envp(&t3));
 	CHECK(rq.method == METHOD_OTHER);
 	CHECK_STR(rq.path, "/api/me");
 	req_free(&rq);
-	req_init(&rq, get, &t4);
+	req_init(&rq, envp(&t4));
 	CHECK(rq.method == METHOD_OTHER);
 	CHECK_STR(rq.path, "");
 	req_free(&rq);
-	req_init(&rq, get, &t5);
+	req_init(&rq, envp(&t5));
 	CHECK(rq.method == METHOD_OTHER);
 	CHECK_STR(rq.path, "/x");
 	req_free(&rq);
-	req_init(&rq, get, &t6);
+	req_init(&rq, envp(&t6));
 	CHECK_STR(rq.path, "/only");
 	req_free(&rq);
 	/* REQUEST_URI wins over SCRIPT_NAME. */
-	req_init(&rq, get, &t7);
+	req_init(&rq, envp(&t7));
 	CHECK_STR(rq.path, "/");
 	req_free(&rq);
 
@@ -127,16 +141,16 @@ test_method_path(void)
 		memset(uri, 'a', sizeof(uri));
 		uri[0] = '/';
 		uri[PATH_MAX_LEN] = '\0';
-		req_init(&rq, get, &tl);
+		req_init(&rq, envp(&tl));
 		CHECK(strlen(rq.path) == PATH_MAX_LEN && rq.path[0] == '/');
 		req_free(&rq);
 		memcpy(uri + PATH_MAX_LEN, "?q=1", 5);
-		req_init(&rq, get, &tl);
+		req_init(&rq, envp(&tl));
 		CHECK(strlen(rq.path) == PATH_MAX_LEN);
 		req_free(&rq);
 		uri[PATH_MAX_LEN] = 'a';
 		uri[PATH_MAX_LEN + 1] = '\0';
-		req_init(&rq, get, &tl);
+		req_init(&rq, envp(&tl));
 		CHECK_STR(rq.path, "");
 		req_free(&rq);
 	}
@@ -151,12 +165,12 @@ test_method_path(void)
 		memset(pi, 'p', sizeof(pi));
 		pi[0] = '/';
 		pi[57] = '\0';			/* 57: total 256 */
-		req_init(&rq, get, &tl);
+		req_init(&rq, envp(&tl));
 		CHECK(strlen(rq.path) == 256 && rq.path[199] == '/');
 		req_free(&rq);
 		pi[57] = 'p';
 		pi[58] = '\0';			/* 257 */
-		req_init(&rq, get, &tl);
+		req_init(&rq, envp(&tl));
 		CHECK_STR(rq.path, "");
 		req_free(&rq);
 	}
@@ -169,7 +183,7 @@ cl(const char *v)
 	struct tab	 t = { { "CONTENT_LENGTH", v, NULL } };
 	long		 l;
 
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	l = rq.content_length;
 	req_free(&rq);
 	return l;
@@ -199,7 +213,7 @@ https_of(const char *v)
 	struct tab	 t = { { "HTTPS", v, NULL } };
 	int		 h;
 
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	h = rq.https;
 	req_free(&rq);
 	return h;
@@ -225,16 +239,16 @@ test_rid(void)
 	int		 i, ok;
 
 	/* Absent: a generated one, 16 base64url characters. */
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK(strlen(rq.rid) == 16 && b64url_only(rq.rid));
-	req_init(&rq2, get, &t);
+	req_init(&rq2, envp(&t));
 	CHECK(strcmp(rq.rid, rq2.rid) != 0);
 	req_free(&rq);
 	req_free(&rq2);
 
 	for (ok = 1, i = 0; bad[i] != NULL; i++) {
 		t.kv[1] = bad[i];
-		req_init(&rq, get, &t);
+		req_init(&rq, envp(&t));
 		if (strlen(rq.rid) != 16 || !b64url_only(rq.rid) ||
 		    strcmp(rq.rid, bad[i]) == 0) {
 			ok = 0;
@@ -248,22 +262,58 @@ test_rid(void)
 	memset(longid, 'a', sizeof(longid));
 	longid[RID_MAX] = '\0';
 	t.kv[1] = longid;
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK_STR(rq.rid, longid);
 	req_free(&rq);
 	longid[RID_MAX] = 'a';
 	longid[RID_MAX + 1] = '\0';
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK(strlen(rq.rid) == 16 && strcmp(rq.rid, longid) != 0);
 	req_free(&rq);
 	/* Single character and the full allowed charset. */
 	t.kv[1] = "x";
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK_STR(rq.rid, "x");
 	req_free(&rq);
 	t.kv[1] = "AZaz09._-";
-	req_init(&rq, get, &t);
+	req_init(&rq, envp(&t));
 	CHECK_STR(rq.rid, "AZaz09._-");
+	req_free(&rq);
+}
+
+/*
+ * The strings as libfcgi hands them over: the first of a repeated name
+ * counts, a name must match whole (not as a prefix either way), a value
+ * may hold '=' and be empty, strings without '=' are skipped, and no
+ * parameters at all (NULL) is an empty request.
+ */
+static void
+test_envp(void)
+{
+	struct req	 rq;
+	const char	*e1[] = { "HTTPSX=on", "HTTP=on", "REQUEST_URI=/a",
+	    "QUERY_STRING=x=1&y==", "REQUEST_URI=/b", "garbage",
+	    "HTTP_COOKIE=", "REQUEST_METHOD=POST", "REQUEST_METHOD=GET",
+	    "=novalue", "CONTENT_LENGTH", "HTTPS=1", NULL };
+	const char	*e2[] = { "HTTPS=o", "HTTP_X_FORWARDED=1.2.3.4",
+	    "X_REMOTE_ADDR=9.9.9.9", NULL };
+
+	req_init(&rq, e1);
+	CHECK_STR(rq.path, "/a");
+	CHECK_STR(rq.query, "x=1&y==");
+	CHECK_STR(rq.cookie, "");
+	CHECK(rq.method == METHOD_POST);
+	CHECK(rq.content_length == -1);
+	CHECK(rq.https == 1);
+	req_free(&rq);
+	req_init(&rq, e2);
+	CHECK(rq.https == 0);
+	CHECK(rq.forwarded_for == NULL && rq.remote_addr == NULL);
+	CHECK(rq.method == METHOD_OTHER && rq.path[0] == '\0');
+	req_free(&rq);
+	req_init(&rq, NULL);
+	CHECK(rq.method == METHOD_OTHER && rq.query == NULL &&
+	    rq.content_length == -1 && strlen(rq.rid) == 16);
 	req_free(&rq);
 }
 
@@ -275,5 +325,6 @@ main(void)
 	test_content_length();
 	test_https();
 	test_rid();
+	test_envp();
 	return check_done("test_req");
 }
