@@ -153,7 +153,8 @@ release_thread(struct worker *w)
 /*
  * One thread of the process at a time waits for a connection and accepts
  * it (the others wait for this mutex, waking to see a stop), so that a new
- * connection wakes one thread per process, not all of them.  It waits on
+ * connection wakes one thread per process, not all of them.  It first
+ * tries to accept at once (under load one is mostly waiting), then waits on
  * listen_ep, an epoll set holding the listening socket as EPOLLEXCLUSIVE:
  * a new connection wakes the waiting thread of one process, not of every
  * process of the pool (poll() would wake them all, and all but one would
@@ -238,8 +239,10 @@ accept_one(struct worker *w)
 	/*
 	 * Under load a connection is mostly waiting already: accept it at
 	 * once (the socket is non-blocking), and wait only when there is none.
+	 * Not once a stop has begun (it may have while this thread waited for
+	 * the lock).
 	 */
-	rc = FCGX_Accept_r(&w->fr);
+	rc = stopping ? -EINTR : FCGX_Accept_r(&w->fr);
 	if (rc == -EAGAIN || rc == -EWOULDBLOCK)
 		rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
 	pthread_mutex_unlock(&accept_mu);

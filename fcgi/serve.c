@@ -37,10 +37,12 @@ static long
 elapsed_dms(const struct timespec *t0)
 {
 	struct timespec	 t1;
+	long long	 ns;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long)(t1.tv_sec - t0->tv_sec) * 10000L +
-	    (t1.tv_nsec - t0->tv_nsec + 50000L) / 100000L;
+	ns = (long long)(t1.tv_sec - t0->tv_sec) * 1000000000LL +
+	    (t1.tv_nsec - t0->tv_nsec);
+	return (long)((ns + 50000) / 100000);
 }
 
 void

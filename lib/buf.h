@@ -32,7 +32,11 @@ int	buf_add(struct buf *, const void *, size_t n);
 /* Append a NUL-terminated string.  Returns 0 or -1 as buf_add(). */
 int	buf_adds(struct buf *, const char *);
 
-/* Append printf-style text.  Returns 0 or -1 (over max, or bad format). */
+/*
+ * Append printf-style text.  Returns 0 or -1 (over max, or bad format).
+ * No argument may point into the buffer itself (the text is formatted
+ * into its spare room).
+ */
 int	buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 

@@ -115,7 +115,9 @@ void
 jsonx_set(json_object *obj, const char *key, json_object *v)
 {
 	/* The key is not copied: one malloc and free less a member. */
-	json_object_object_add_ex(obj, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+	if (json_object_object_add_ex(obj, key, v,
+	    JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0)
+		abort();	/* out of memory: the supervisor respawns us */
 }
 
 void

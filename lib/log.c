@@ -87,8 +87,8 @@ read_pid(void)
  * lock, which every thread of the process would queue on).
  */
 #define STAMP_MAX	64	/* 19 used; room for any int the compiler fears */
-static __thread time_t	 stamp_sec = -1;
-static __thread char	 stamp[STAMP_MAX];
+static _Thread_local time_t stamp_sec = -1;
+static _Thread_local char stamp[STAMP_MAX];
 
 static const char *
 stamp_of(time_t sec)

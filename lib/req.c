@@ -81,7 +81,7 @@ static const struct {
 /*
  * The value of each parameter in v (NULL when absent), in one pass over
  * the "NAME=value" strings: the first of a repeated name counts, as with
- * FCGX_GetParam (16 lookups by name were a ninth of a request's own work).
+ * FCGX_GetParam (15 lookups by name were a ninth of a request's own work).
  */
 static void
 scan_params(const char *const *envp, const char *v[RP__MAX])

@@ -102,7 +102,7 @@ render(const struct reply *rp, const char *rid, struct buf *out)
 
 	if (rp->er == ERR_OK && rp->raw_type != NULL)
 		return render_raw(rp, rid, out);
-	/* Fixed text appended as it is: printf copies a format's bytes singly. */
+	/* Fixed text appended as it is, not parsed as a format by printf. */
 	rc |= buf_addf(out, "Status: %d %s\r\n", ei->status, ei->reason);
 	rc |= buf_adds(out, "Content-Type: application/json; charset=utf-8\r\n"
 	    "Cache-Control: no-store\r\n"

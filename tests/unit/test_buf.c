@@ -141,13 +141,14 @@ test_addf(void)
 	CHECK(b.len == 6);
 	buf_free(&b);
 
-	/* addf text longer than a small max's first allocation. */
+	/* addf text longer than the first allocation (1 KiB), from empty. */
 	memset(s, 'q', sizeof(s) - 1);
 	s[sizeof(s) - 1] = '\0';
-	buf_init(&b, 1000);
-	CHECK(buf_addf(&b, "<%s>", s) == 0);
-	CHECK(b.len == sizeof(s) + 1 && b.p[0] == '<' &&
-	    b.p[b.len - 1] == '>' && b.p[b.len] == '\0');
+	buf_init(&b, 8000);
+	CHECK(buf_addf(&b, "<%s|%s|%s|%s>", s, s, s, s) == 0);
+	CHECK(b.len == 4 * (sizeof(s) - 1) + 5 && b.cap > 1024 &&
+	    b.p[0] == '<' && b.p[b.len - 1] == '>' && b.p[b.len] == '\0' &&
+	    b.p[sizeof(s)] == '|');
 	buf_free(&b);
 
 	/*

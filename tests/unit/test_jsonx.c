@@ -176,6 +176,7 @@ test_set(void)
 	static const char	 keys[][8] = { "first", "second" };
 	json_object		*o = json_object_new_object(), *v;
 	size_t			 len = 0;
+	int			 n;
 
 	jsonx_set(o, keys[0], json_object_new_int(1));
 	jsonx_set(o, keys[1], json_object_new_boolean(0));
@@ -187,6 +188,17 @@ test_set(void)
 	CHECK(json_object_object_get_ex(o, "second", &v) &&
 	    json_object_is_type(v, json_type_boolean));
 	CHECK(json_object_object_length(o) == 3);
+	/* The very strings given, not copies of them. */
+	n = 0;
+	json_object_object_foreach(o, k, val) {
+		(void)val;
+		if (n == 0)
+			CHECK(k == keys[0]);
+		else if (n == 1)
+			CHECK(k == keys[1]);
+		n++;
+	}
+	CHECK(n == 3);
 	json_object_put(o);
 }
 

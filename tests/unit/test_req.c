@@ -291,11 +291,12 @@ static void
 test_envp(void)
 {
 	struct req	 rq;
-	const char	*e1[] = { "HTTPSX=on", "HTTP=on", "REQUEST_URI=/a",
+	const char	*e1[] = { "REQUEST_URI=/a",
 	    "QUERY_STRING=x=1&y==", "REQUEST_URI=/b", "garbage",
 	    "HTTP_COOKIE=", "REQUEST_METHOD=POST", "REQUEST_METHOD=GET",
 	    "=novalue", "CONTENT_LENGTH", "HTTPS=1", NULL };
-	const char	*e2[] = { "HTTPS=o", "HTTP_X_FORWARDED=1.2.3.4",
+	const char	*e2[] = { "HTTPSX=on", "HTTP=on", "HTTPS=o",
+	    "HTTP_X_FORWARDED=1.2.3.4",
 	    "X_REMOTE_ADDR=9.9.9.9", NULL };
 
 	req_init(&rq, e1);
