@@ -120,11 +120,14 @@ def main():
         check((lost is None or lost.group(1) == "0") and (ind is None or ind.group(1) == "0"),
               "%s: nothing definitely or indirectly lost (%s, %s)" %
               (os.path.basename(path), lost and lost.group(0), ind and ind.group(0)))
-        if "worker" not in text and re.search(r"total heap usage: [\d,]+ allocs", text):
-            m = re.search(r"total heap usage: ([\d,]+) allocs", text)
-            if int(m.group(1).replace(",", "")) > 100000:
-                worker_seen = True
-    check(worker_seen, "the worker's own log is among them (many allocations)")
+        # The worker's own run: the program without a subcommand (not
+        # check-config), having allocated for every request it served.
+        cmd = re.search(r"Command: (\S+)(.*)", text)
+        m = re.search(r"total heap usage: ([\d,]+) allocs", text)
+        if cmd and cmd.group(2).strip() == "" and m and \
+                int(m.group(1).replace(",", "")) > 10 * n:
+            worker_seen = True
+    check(worker_seen, "the worker's own log is among them (its run, %d requests)" % n)
     text = open(LOG, encoding="utf-8", errors="replace").read()
     # Requests with a NUL in the URL are refused by the web server itself
     # (1 in 20 of them); the worker served all the others.
