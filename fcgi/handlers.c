@@ -248,10 +248,8 @@ h_auth_login(struct ctx *c)
 	res = json_object_new_object();
 	jsonx_add_str(res, "cookies", cookie);
 	jsonx_add_str(res, "token", tok);
-	jsonx_set(res, "expires_in",
-	    json_object_new_int64(cfg->session_ttl));
-	jsonx_set(res, "is_new_user",
-	    json_object_new_boolean(is_new));
+	jsonx_set(res, "expires_in", json_object_new_int64(cfg->session_ttl));
+	jsonx_set(res, "is_new_user", json_object_new_boolean(is_new));
 	jsonx_set(res, "user", user_json(&u));
 	c->rp->res = res;
 	snprintf(c->rp->set_cookie, sizeof(c->rp->set_cookie),
@@ -382,8 +380,7 @@ h_check_session(struct ctx *c)
 			return er;
 	}
 	c->rp->res = json_object_new_object();
-	jsonx_set(c->rp->res, "valid",
-	    json_object_new_boolean(1));
+	jsonx_set(c->rp->res, "valid", json_object_new_boolean(1));
 	jsonx_set(c->rp->res, "expires_in",
 	    json_object_new_int64(exp > 0 ? exp : 0));
 	if (want)

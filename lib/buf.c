@@ -89,24 +89,15 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(room > 0 ? b->p + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		if (b->p != NULL)
+	if (n < 0 || buf_grow(b, (size_t)n) == -1) {
+		if (b->p != NULL)	/* what a cut attempt wrote is dropped */
 			b->p[b->len] = '\0';
 		return -1;
 	}
-	if ((size_t)n >= room) {
-		if (buf_grow(b, (size_t)n) == -1) {
-			if (b->p != NULL)
-				b->p[b->len] = '\0';
-			return -1;
-		}
+	if ((size_t)n >= room) {	/* it was cut: again, in the room made */
 		va_start(ap, fmt);
 		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 		va_end(ap);
-	} else if (buf_grow(b, (size_t)n) == -1) {
-		/* Not reached while cap <= max + 1; kept for the contract. */
-		b->p[b->len] = '\0';
-		return -1;
 	}
 	b->len += (size_t)n;
 	return 0;

@@ -557,8 +557,7 @@ wx_stable_token(struct wx *wx, char tok[WX_TOKEN_MAX + 1], long *expires_in,
 	jsonx_add_str(req, "appid", wx->conf->appid);
 	jsonx_add_str(req, "secret", wx->conf->secret);
 	/* Normal mode only: force_refresh is limited to 20 calls a day. */
-	jsonx_set(req, "force_refresh",
-	    json_object_new_boolean(0));
+	jsonx_set(req, "force_refresh", json_object_new_boolean(0));
 	body = jsonx_text(req, &n);
 	if (buf_addf(&url, "%s/cgi-bin/stable_token", wx->conf->base) == -1)
 		er = ERR_INTERNAL;

@@ -752,14 +752,15 @@ class Report:
             n += 1
         return n
 
+    def round_q(self, r, a, b, prefix="pair"):
+        """a / b (req/s) in paired round r, or None."""
+        ca, cb = (self.c.get("%s%d_%s" % (prefix, r, k)) for k in (a, b))
+        return ca["rps"] / cb["rps"] if ca and cb and cb["rps"] else None
+
     def paired_q(self, a, b, prefix="pair"):
         """a / b in each paired round (req/s), or [] when there were none."""
-        out = []
-        for r in range(self.rounds(prefix)):
-            ca, cb = (self.c.get("%s%d_%s" % (prefix, r, k)) for k in (a, b))
-            if ca and cb and cb["rps"]:
-                out.append(ca["rps"] / cb["rps"])
-        return out
+        qs = (self.round_q(r, a, b, prefix) for r in range(self.rounds(prefix)))
+        return [q for q in qs if q is not None]
 
     @staticmethod
     def median(xs):
@@ -800,8 +801,8 @@ class Report:
                 cells.append("%.0f req/s (%s µs)" % (c["rps"], cpu_str(c)) if c else "–")
 
             def rq(a, b):
-                ca, cb = self.c.get("pair%d_%s" % (r, a)), self.c.get("pair%d_%s" % (r, b))
-                return "%.2f×" % (ca["rps"] / cb["rps"]) if ca and cb and cb["rps"] else "–"
+                q = self.round_q(r, a, b)
+                return "%.2f×" % q if q else "–"
             out.append("| %d | %s | %s | %s | %s | %s | %s |" % (
                 r + 1, " | ".join(cells), rq("info", "F2"), rq("check_session", "F2"),
                 rq("login", "F3b"), rq("login", "F4"),
@@ -834,12 +835,9 @@ class Report:
         v = self.q("login_%dms" % lat, "login")
         row("the same at 64 connections (64 / (latency + service) caps the client)" , "–",
             "%.2f×" % v if v else "–", None)
-        # wxauth's pools' cells (results of before pools were recorded:
-        # the cells not named as floors).
-        conns = max([c.get("pg_conns", 0) for k, c in self.c.items()
-                     if ((c.get("pool") or "").startswith("wx-") if "pool" in c else
-                         not re.sub(r"^w?pair\d+_", "", k).startswith(("F", "sweep_F")))]
-                    or [0])
+        # The cells of wxauth's pools (not the floor's).
+        conns = max([c.get("pg_conns", 0) for c in self.c.values()
+                     if (c.get("pool") or "").startswith("wx-")] or [0])
         cores = self.r["meta"]["cpus"] or 1
         row("PostgreSQL connections, any concurrency (wxauth)", "≤ %d (4 per core)" % (4 * cores),
             "%d" % conns, conns <= 4 * cores)
@@ -1022,9 +1020,10 @@ class Report:
             for r in range(n):
                 cells = []
                 for k, _, _ in WEB_PAIRS:
-                    a, b = (c.get("wpair%d_%s%s" % (r, k, x)) for x in ("", "_nginx"))
-                    cells.append("%.0f / %.0f (%.2f×)" % (a["rps"], b["rps"], b["rps"] / a["rps"])
-                                 if a and b and a["rps"] else "–")
+                    q = self.round_q(r, k + "_nginx", k, "wpair")
+                    cells.append("%.0f / %.0f (%.2f×)" % (
+                        c["wpair%d_%s" % (r, k)]["rps"], c["wpair%d_%s_nginx" % (r, k)]["rps"],
+                        q) if q else "–")
                 L.append("| %d | %s |" % (r + 1, " | ".join(cells)))
             L.append("")
         L.append(self.table([k + "_nginx" for k in floors[1:] + ep],

@@ -34,9 +34,8 @@ struct table {
 
 /* The value of name, as FCGX_GetParam finds it: the first NAME= entry. */
 static const char *
-lookup(const char *name, void *arg)
+lookup(const char *name, const struct table *t)
 {
-	struct table	*t = arg;
 	size_t		 i, len = strlen(name);
 
 	for (i = 0; i < t->n; i++)
