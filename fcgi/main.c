@@ -15,10 +15,12 @@
  *				0, or 2 naming the bad variable (the pool runs
  *				this before starting workers that would only die)
  *
- * A worker serves WXAUTH_THREADS requests at once, each thread with its own
- * FCGX_Request, all sharing one small PostgreSQL pool and a pool of WeChat
- * clients (made as calls need them, freed after WX_CLIENT_IDLE_MS unused):
- * a thread waiting on WeChat's round trip holds no other request up.
+ * A worker serves up to WXAUTH_THREADS requests at once, each thread with
+ * its own FCGX_Request, all sharing one small PostgreSQL pool and a pool of
+ * WeChat clients (made as calls need them, freed after WX_CLIENT_IDLE_MS
+ * unused): a thread waiting on WeChat's round trip holds no other request
+ * up.  The threads are made as the load needs them and end when it no
+ * longer does (see "The threads" below).
  *
  * Signals: SIGTERM, SIGINT, SIGHUP, SIGQUIT and SIGUSR1 stop the worker
  * gracefully:
@@ -63,15 +65,23 @@
 #define STACK_KEEP	4096		/* an idle thread's stack kept below it */
 #define IDLE_WAITS	5		/* POLL_MS waits before a thread gives back */
 #define WX_CLIENT_IDLE_MS 10000		/* a WeChat client unused this long goes */
+#define THREADS_MIN	16		/* threads kept however idle the worker */
+#define THREADS_SPARE	2		/* threads kept waiting to accept */
+#define RETIRE_WAITS	50		/* POLL_MS waits idle before one ends */
+
+/* A thread's slot: its stack is the slot's, mapped once. */
+enum slot { SLOT_FREE, SLOT_LIVE, SLOT_DEAD, SLOT_JOINING };
 
 struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 fr;
-	volatile sig_atomic_t	 done;
+	enum slot		 state;		/* guarded by pool_mu */
+	int			 spare;		/* counted in nspare; pool_mu */
 	uintptr_t		 stack_lo;	/* its stack: [stack_lo, stack_hi) */
 	uintptr_t		 stack_hi;
 	int			 used;		/* has served since it went idle */
 	int			 idle;		/* POLL_MS waits since it served */
+	int			 waits;		/* POLL_MS waits to accept, in a row */
 };
 
 static volatile sig_atomic_t	 stopping;
@@ -151,6 +161,166 @@ release_thread(struct worker *w)
 }
 
 /*
+ * The threads.  A worker keeps THREADS_MIN of them (or WXAUTH_THREADS, if
+ * fewer) and makes more as the load needs them, up to WXAUTH_THREADS: a
+ * thread that accepts a connection starts another when it leaves fewer
+ * than THREADS_SPARE waiting to accept (with nginx, threads holding a
+ * kept connection wait on it, not to accept).  A thread beyond
+ * THREADS_MIN that has waited RETIRE_WAITS * POLL_MS (10 s) to accept
+ * ends, while THREADS_SPARE others still wait; the maintenance thread
+ * joins it and gives its stack's pages back.  So the threads in flight
+ * follow the load: WeChat's round trip holds a thread for its length, and
+ * at 50 ms a crowd of 256 logins needs 256 of them, where a worker at
+ * rest costs only its THREADS_MIN threads' memory (about 13 KiB each).
+ * Each slot maps its own stack once (glibc would keep the stack of an
+ * ended thread in its cache with pages still in use).
+ */
+static pthread_mutex_t	 pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 pool_cv = PTHREAD_COND_INITIALIZER;	/* nlive */
+static struct worker	*ws;
+static long		 nslots, nlive, nspare;	/* guarded by pool_mu */
+static long		 threads_made;		/* ever; guarded by pool_mu */
+
+static void	*worker_main(void *);
+
+/* Map w's stack (once; a guard page below it).  0, or -1. */
+static int
+slot_stack(struct worker *w)
+{
+	size_t	 pg = (size_t)sysconf(_SC_PAGESIZE);
+	char	*m;
+
+	if (w->stack_lo != 0)
+		return 0;
+	m = mmap(NULL, THREAD_STACK + pg, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	if (mprotect(m, pg, PROT_NONE) == -1) {
+		munmap(m, THREAD_STACK + pg);
+		return -1;
+	}
+	w->stack_lo = (uintptr_t)m + pg;
+	w->stack_hi = w->stack_lo + THREAD_STACK;
+	return 0;
+}
+
+/*
+ * Start a thread in a free slot, counted as spare from now (so that the
+ * threads accepting a burst do not all start one).  0, or -1 when there is
+ * no free slot (all in use, or ended ones not joined yet) or it cannot be
+ * made.
+ */
+static int
+spawn_thread(void)
+{
+	pthread_attr_t	 ta;
+	struct worker	*w = NULL;
+	long		 i;
+	int		 rc = -1;
+
+	pthread_mutex_lock(&pool_mu);
+	for (i = 0; i < nslots && !stopping && nlive < nslots; i++)
+		if (ws[i].state == SLOT_FREE) {
+			w = &ws[i];
+			break;
+		}
+	if (w == NULL) {
+		pthread_mutex_unlock(&pool_mu);
+		return -1;
+	}
+	w->state = SLOT_LIVE;
+	w->spare = 1;
+	w->used = w->idle = w->waits = 0;
+	nlive++;
+	nspare++;
+	if (slot_stack(w) == 0 && FCGX_InitRequest(&w->fr, 0, 0) == 0 &&
+	    pthread_attr_init(&ta) == 0) {
+		if (pthread_attr_setstack(&ta, (void *)w->stack_lo,
+		    THREAD_STACK) == 0 &&
+		    pthread_create(&w->tid, &ta, worker_main, w) == 0)
+			rc = 0;
+		pthread_attr_destroy(&ta);
+	}
+	if (rc == -1) {
+		w->state = SLOT_FREE;
+		w->spare = 0;
+		nlive--;
+		nspare--;
+	} else
+		threads_made++;
+	pthread_mutex_unlock(&pool_mu);
+	return rc;
+}
+
+/* w now waits to accept (spare), or has a connection (not). */
+static void
+set_spare(struct worker *w, int spare)
+{
+	int	 more;
+
+	if (w->spare == spare)
+		return;
+	pthread_mutex_lock(&pool_mu);
+	w->spare = spare;
+	nspare += spare ? 1 : -1;
+	more = !spare && nspare < THREADS_SPARE && nlive < nslots &&
+	    !stopping;
+	pthread_mutex_unlock(&pool_mu);
+	if (more)
+		(void)spawn_thread();
+}
+
+/*
+ * A POLL_MS wait to accept has passed with nothing to accept: give back
+ * what the last busy spell left (release_thread), and say whether w
+ * should end (1) -- long idle, beyond THREADS_MIN, others spare.
+ */
+static int
+idle_wait(struct worker *w)
+{
+	int	 retire = 0;
+
+	release_thread(w);
+	if (++w->waits < RETIRE_WAITS)
+		return 0;
+	pthread_mutex_lock(&pool_mu);
+	if (nlive > THREADS_MIN && nspare > THREADS_SPARE && w->spare) {
+		w->spare = 0;
+		nspare--;
+		retire = 1;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	return retire;
+}
+
+/*
+ * Join the threads that have ended and give their stacks' pages back
+ * (the maintenance thread, every tick, and the last stop).
+ */
+static void
+reap_threads(void)
+{
+	long	 i;
+
+	for (i = 0; i < nslots; i++) {
+		pthread_mutex_lock(&pool_mu);
+		if (ws[i].state != SLOT_DEAD) {
+			pthread_mutex_unlock(&pool_mu);
+			continue;
+		}
+		ws[i].state = SLOT_JOINING;
+		pthread_mutex_unlock(&pool_mu);
+		pthread_join(ws[i].tid, NULL);
+		(void)madvise((void *)ws[i].stack_lo, THREAD_STACK,
+		    MADV_DONTNEED);
+		pthread_mutex_lock(&pool_mu);
+		ws[i].state = SLOT_FREE;
+		pthread_mutex_unlock(&pool_mu);
+	}
+}
+
+/*
  * One thread of the process at a time waits for a connection and accepts
  * it (the others wait for this mutex, waking to see a stop), so that a new
  * connection wakes one thread per process, not all of them.  It first
@@ -182,7 +352,8 @@ listen_ep_open(void)
 /*
  * Wait until fd -- the listening socket (0, through listen_ep when there is
  * one), or a connection the web server keeps -- is readable (or a stop
- * begins).  1: accept or read; 0: stopping.  No signal is ever used to
+ * begins).  1: accept or read; 0: stopping; -1: idle long enough to end
+ * (the listening socket only).  No signal is ever used to
  * interrupt a thread: libfcgi's accept also reads the new connection's
  * first bytes (waiting up to 2 s for them on a unix socket), and a signal
  * there would cut a request short.
@@ -204,11 +375,15 @@ wait_readable(int fd, struct worker *w)
 			if (poll(&p, 1, POLL_MS) > 0)
 				return 1;
 		}
-		release_thread(w);
+		if (fd != 0)
+			release_thread(w);
+		else if (idle_wait(w))
+			return -1;
 	}
 	return 0;
 }
 
+/* A connection's next request; -EINTR: stopping; -ESRCH: end the thread. */
 static int
 accept_one(struct worker *w)
 {
@@ -228,13 +403,15 @@ accept_one(struct worker *w)
 		FCGX_Finish_r(&w->fr);
 		return -EINTR;
 	}
+	set_spare(w, 1);
 	for (;;) {
 		if (stopping)
 			return -EINTR;
 		clock_deadline(CLOCK_REALTIME, POLL_MS, &dl);
 		if (pthread_mutex_timedlock(&accept_mu, &dl) == 0)
 			break;
-		release_thread(w);
+		if (idle_wait(w))
+			return -ESRCH;
 	}
 	/*
 	 * Under load a connection is mostly waiting already: accept it at
@@ -243,9 +420,24 @@ accept_one(struct worker *w)
 	 * the lock).
 	 */
 	rc = stopping ? -EINTR : FCGX_Accept_r(&w->fr);
-	if (rc == -EAGAIN || rc == -EWOULDBLOCK)
-		rc = wait_readable(0, w) ? FCGX_Accept_r(&w->fr) : -EINTR;
+	if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+		switch (wait_readable(0, w)) {
+		case 1:
+			rc = FCGX_Accept_r(&w->fr);
+			break;
+		case 0:
+			rc = -EINTR;
+			break;
+		default:
+			rc = -ESRCH;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&accept_mu);
+	if (rc >= 0) {
+		w->waits = 0;
+		set_spare(w, 0);
+	}
 	return rc;
 }
 
@@ -254,22 +446,12 @@ worker_main(void *arg)
 {
 	struct worker	*w = arg;
 	struct timespec	 pause = { 0, 100 * 1000 * 1000 };
-	pthread_attr_t	 at;
-	void		*lo;
-	size_t		 sz;
 	int		 rc;
 
-	if (pthread_getattr_np(pthread_self(), &at) == 0) {
-		if (pthread_attr_getstack(&at, &lo, &sz) == 0) {
-			w->stack_lo = (uintptr_t)lo;
-			w->stack_hi = (uintptr_t)lo + sz;
-		}
-		pthread_attr_destroy(&at);
-	}
 	while (!stopping) {
 		rc = accept_one(w);
 		if (rc < 0) {
-			if (stopping)
+			if (stopping || rc == -ESRCH)
 				break;
 			/* Another worker took it: the socket is non-blocking. */
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK)
@@ -286,35 +468,43 @@ worker_main(void *arg)
 		count_served();
 	}
 	FCGX_Finish_r(&w->fr);
-	w->done = 1;
+	pthread_mutex_lock(&pool_mu);
+	if (w->spare)
+		nspare--;
+	w->spare = 0;
+	w->state = SLOT_DEAD;
+	nlive--;
+	pthread_cond_signal(&pool_cv);
+	pthread_mutex_unlock(&pool_mu);
 	return NULL;
 }
 
-/* Stop accepting, let requests in flight finish, join the threads. */
+/*
+ * Stop accepting, let requests in flight finish, then the maintenance
+ * thread, and join the threads.
+ */
 static void
-stop_workers(struct worker *ws, long n)
+stop_workers(pthread_t maint)
 {
-	time_t		 deadline = time(NULL) + STOP_GRACE_S;
-	struct timespec	 tick = { 0, 20 * 1000 * 1000 };
-	long		 i, left;
+	struct timespec	 dl;
+	long		 left;
 
 	stopping = 1;
 	FCGX_ShutdownPending();
-	for (;;) {
-		for (i = 0, left = 0; i < n; i++)
-			if (!ws[i].done)
-				left++;
-		if (left == 0)
-			break;
-		if (time(NULL) >= deadline) {
+	clock_deadline(CLOCK_REALTIME, STOP_GRACE_S * 1000, &dl);
+	pthread_mutex_lock(&pool_mu);
+	while (nlive > 0)
+		if (pthread_cond_timedwait(&pool_cv, &pool_mu, &dl) ==
+		    ETIMEDOUT && nlive > 0) {
+			left = nlive - nspare;
+			pthread_mutex_unlock(&pool_mu);
 			log_msg(LOG_WARN, NULL, "stop: %ld requests still "
 			    "running after %d s, exiting", left, STOP_GRACE_S);
 			_exit(0);
 		}
-		nanosleep(&tick, NULL);
-	}
-	for (i = 0; i < n; i++)
-		pthread_join(ws[i].tid, NULL);
+	pthread_mutex_unlock(&pool_mu);
+	pthread_join(maint, NULL);
+	reap_threads();
 }
 
 /* Make sure fds 1 and 2 are open, so that no socket becomes stderr. */
@@ -430,6 +620,7 @@ maint_main(void *arg)
 		wait -= 200;
 		if (stopping)
 			break;
+		reap_threads();
 		/*
 		 * Every second: the counts taken ahead of the database go to
 		 * it; WeChat clients left over from a burst of calls are
@@ -511,7 +702,6 @@ int
 main(int argc, char *argv[])
 {
 	struct config		 cfg;
-	struct worker		*ws;
 	struct sigaction	 sa;
 	pthread_attr_t		 ta;
 	pthread_t		 maint;
@@ -611,23 +801,22 @@ main(int argc, char *argv[])
 
 	if ((ws = calloc((size_t)cfg.threads, sizeof(*ws))) == NULL)
 		abort();
-	pthread_attr_init(&ta);
-	pthread_attr_setstacksize(&ta, THREAD_STACK);
-	for (i = 0; i < cfg.threads; i++) {
-		if (FCGX_InitRequest(&ws[i].fr, 0, 0) != 0 ||
-		    pthread_create(&ws[i].tid, &ta, worker_main, &ws[i]) != 0) {
+	nslots = cfg.threads;
+	for (i = 0; i < cfg.threads && i < THREADS_MIN; i++)
+		if (spawn_thread() == -1) {
 			log_msg(LOG_ERROR, NULL, "cannot start thread %ld", i);
 			return 1;
 		}
-	}
+	pthread_attr_init(&ta);
+	pthread_attr_setstacksize(&ta, THREAD_STACK);
 	if (pthread_create(&maint, &ta, maint_main, &cfg) != 0) {
 		log_msg(LOG_ERROR, NULL, "cannot start the maintenance thread");
 		return 1;
 	}
 	pthread_attr_destroy(&ta);
-	log_msg(LOG_INFO, NULL, "worker ready: %ld threads, %ld database "
-	    "connections, WeChat at %s%s; idle threads %s", cfg.threads,
-	    cfg.db_pool, cfg.wx_api_base,
+	log_msg(LOG_INFO, NULL, "worker ready: %ld threads (up to %ld), %ld "
+	    "database connections, WeChat at %s%s; idle threads %s", i,
+	    cfg.threads, cfg.db_pool, cfg.wx_api_base,
 	    cfg.wx_ca_file != NULL ? " (own CA file)" : "",
 	    tls_thread_stop != NULL ? "give back OpenSSL's state" :
 	    "keep their TLS library's state (not OpenSSL)");
@@ -639,8 +828,7 @@ main(int argc, char *argv[])
 		    "flight, then exiting", sig);
 		break;
 	}
-	stop_workers(ws, cfg.threads);
-	pthread_join(maint, NULL);
+	stop_workers(maint);
 	app_flush_counts(&app);		/* what was counted ahead */
 	free(ws);
 	app_close(&app);

@@ -46,7 +46,7 @@ static const struct cfg_var vars[] = {
 	/* At most 25 s: the web server gives a request 30 s (read-timeout). */
 	{ "WX_TIMEOUT_MS", CFG_INT, OFF(wx_timeout_ms), 100, 25000,
 	    "5000", 1 },
-	{ "WXAUTH_THREADS", CFG_INT, OFF(threads), 1, 256, "96", 1 },
+	{ "WXAUTH_THREADS", CFG_INT, OFF(threads), 1, 1024, "256", 1 },
 	{ "WXAUTH_DB_POOL", CFG_INT, OFF(db_pool), 1, 64, "4", 1 },
 	{ "WXAUTH_DB_WAIT_MS", CFG_INT, OFF(db_wait_ms), 10, 60000,
 	    "3000", 1 },

@@ -38,7 +38,7 @@
 #include "crypto.h"
 #include "wx.h"
 
-#define THREADS_MAX	256
+#define THREADS_MAX	1024
 
 enum mode { M_HELLO, M_SELECT1, M_LOGIN, M_LOGIN_WX };
 
@@ -216,7 +216,7 @@ main(int argc, char *argv[])
 	const char	*m = getenv("FLOOR_MODE"), *n = getenv("WXAUTH_THREADS");
 	const char	*dp = getenv("WXAUTH_DB_POOL");
 	/* WXAUTH_THREADS' default, as in lib/config.c. */
-	long		 threads = n != NULL ? strtol(n, NULL, 10) : 96, i;
+	long		 threads = n != NULL ? strtol(n, NULL, 10) : 256, i;
 
 	if (argc == 2 && strcmp(argv[1], "check-config") == 0)
 		return 0;
@@ -233,7 +233,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (threads < 1 || threads > THREADS_MAX)
-		threads = 96;
+		threads = 256;
 	if (dp != NULL && (pg_max = strtol(dp, NULL, 10)) < 1)
 		pg_max = 1;
 	if (pg_max > THREADS_MAX)

@@ -2,8 +2,8 @@
 """The worker pool as it is deployed (deploy/pool/wxauth-pool: spawn-fcgi +
 multiwatch behind a web server), under load from a second process
 (tests/integration/load.py): privileges, a worker SIGKILLed and replaced, a
-rolling reload, recycling, a bad configuration refused, and PostgreSQL down
-when the pool starts.
+rolling reload, recycling, a bad configuration refused, PostgreSQL down
+when the pool starts, and a worker's threads following its load.
 
 Runs behind WEB (lighttpd by default).  Ends with "pool: N passed, M failed".
 Standard library only."""
@@ -239,13 +239,73 @@ def t_pg_down_at_start(S):
         S.stack.stop_pool("nopg")
 
 
+def tasks(pid):
+    """Threads of process pid (-1: gone)."""
+    try:
+        return len(os.listdir("/proc/%d/task" % pid))
+    except OSError:
+        return -1
+
+
+THREADS_MIN = 16        # fcgi/main.c: threads a worker keeps at rest
+
+
+def t_threads_follow_load(S):
+    """A worker keeps THREADS_MIN threads at rest (and its main and maintenance
+    threads), makes more while logins wait on a slow WeChat, never more than
+    WXAUTH_THREADS, and ends them once it is idle again."""
+    import concurrent.futures
+    import threading
+    cap, n = 40, 60
+    base = S.stack.start_pool("grow", workers=1, env={"WXAUTH_THREADS": str(cap)})
+    try:
+        w = workers(S, "grow")[0]
+        check(tasks(w) == THREADS_MIN + 2, "at rest: %d threads and the main and maintenance "
+              "ones (%d)" % (THREADS_MIN, tasks(w)))
+        codes = [S.fake.code(delay_ms=1500)["code"] for _ in range(n)]
+        peak, done = [0], threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], tasks(w))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            with concurrent.futures.ThreadPoolExecutor(n) as ex:
+                rs = list(ex.map(lambda c: request(base, "GET", "/api/user/auth_login?code=" + c),
+                                 codes))
+        finally:
+            done.set()
+            sampler.join()
+        for r in rs:
+            if r.status == 200:
+                H.secrets_seen.add(r.res["token"])
+        check(all(r.status == 200 for r in rs), "%d logins at once on a 1.5 s WeChat all served: %r"
+              % (n, sorted(set(r.status for r in rs))))
+        check(peak[0] == cap + 2, "the worker grew to WXAUTH_THREADS=%d threads, and no more, "
+              "while %d logins waited (peak %d, with the main and maintenance ones)"
+              % (cap, n, peak[0]))
+        t0 = time.monotonic()
+        while tasks(w) > THREADS_MIN + 2 and time.monotonic() - t0 < 20:
+            time.sleep(0.2)
+        check(tasks(w) == THREADS_MIN + 2, "idle again, it ends the threads beyond %d (%d left, "
+              "%.1f s after the last login)" % (THREADS_MIN, tasks(w), time.monotonic() - t0))
+        check(workers(S, "grow") == [w], "the same worker throughout")
+        r = request(base, "GET", "/healthz")
+        check(r.status == 200, "and it still serves (%d)" % r.status)
+    finally:
+        S.stack.stop_pool("grow")
+
+
 def main():
     S = H.setup(STATE, LOG)
     stack = S.stack
     S.threads = 4
     S.figures = {}
     tests = [t_privileges, t_sigkill_under_load, t_reload_under_load, t_stop_graceful, t_recycling,
-             t_bad_config_refused, t_pg_down_at_start]
+             t_bad_config_refused, t_pg_down_at_start, t_threads_follow_load]
     try:
         stack.start_pg()
         stack.migrate()

@@ -102,7 +102,7 @@ test_defaults(void)
 	CHECK(cfg.session_ttl == 604800);
 	CHECK(cfg.session_idle == 86400);
 	CHECK(cfg.wx_timeout_ms == 5000);
-	CHECK(cfg.threads == 96);
+	CHECK(cfg.threads == 256);
 	CHECK(cfg.db_pool == 4);
 	CHECK(cfg.db_wait_ms == 3000);
 	CHECK(cfg.log_level == LOG_INFO);
@@ -114,7 +114,7 @@ test_defaults(void)
 	/* Empty means unset: the default applies. */
 	base(&e);
 	set(&e, "WXAUTH_THREADS", "");
-	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.threads == 96);
+	CHECK(load(&e, CONFIG_WORKER) == 0 && cfg.threads == 256);
 	config_free(&cfg);
 	base(&e);
 	CHECK(load(&e, CONFIG_WORKER) == 0 &&
@@ -126,7 +126,7 @@ test_defaults(void)
 	set(&e, "WXAUTH_SESSION_TTL", "3600");
 	set(&e, "WXAUTH_SESSION_IDLE", "1800");
 	set(&e, "WX_TIMEOUT_MS", "100");
-	set(&e, "WXAUTH_THREADS", "256");
+	set(&e, "WXAUTH_THREADS", "1024");
 	set(&e, "WXAUTH_DB_POOL", "64");
 	set(&e, "WXAUTH_DB_WAIT_MS", "10");
 	set(&e, "WXAUTH_LOG_LEVEL", "debug");
@@ -135,7 +135,7 @@ test_defaults(void)
 	CHECK(load(&e, CONFIG_WORKER) == 0);
 	CHECK(cfg.db_prepare == DB_PREPARE_OFF);
 	CHECK(cfg.session_ttl == 3600 && cfg.session_idle == 1800);
-	CHECK(cfg.wx_timeout_ms == 100 && cfg.threads == 256);
+	CHECK(cfg.wx_timeout_ms == 100 && cfg.threads == 1024);
 	CHECK(cfg.db_pool == 64 && cfg.db_wait_ms == 10);
 	CHECK(cfg.log_level == LOG_DEBUG);
 	CHECK_STR(cfg.database_url, "host=db user=wx dbname=wxauth");
@@ -169,7 +169,7 @@ test_errors(void)
 	set(&e, "WXAUTH_THREADS", "0");
 	CHECK(fails_naming(&e, "WXAUTH_THREADS"));
 	base(&e);
-	set(&e, "WXAUTH_THREADS", "257");
+	set(&e, "WXAUTH_THREADS", "1025");
 	CHECK(fails_naming(&e, "WXAUTH_THREADS"));
 	base(&e);
 	set(&e, "WXAUTH_DB_POOL", "65");
