@@ -67,7 +67,7 @@
 #define WX_CLIENT_IDLE_MS 10000		/* a WeChat client unused this long goes */
 #define THREADS_MIN	16		/* threads kept however idle the worker */
 #define THREADS_SPARE	2		/* threads kept waiting to accept */
-#define RETIRE_WAITS	50		/* POLL_MS waits idle before one ends */
+#define SURPLUS_MS	5000		/* window over which spare threads count */
 
 /* A thread's slot: its stack is the slot's, mapped once. */
 enum slot { SLOT_FREE, SLOT_LIVE, SLOT_DEAD, SLOT_JOINING };
@@ -76,12 +76,12 @@ struct worker {
 	pthread_t		 tid;
 	FCGX_Request		 fr;
 	enum slot		 state;		/* guarded by pool_mu */
-	int			 spare;		/* counted in nspare; pool_mu */
+	int			 spare;		/* counted in nspare */
+	int			 retiring;	/* counted in nretiring */
 	uintptr_t		 stack_lo;	/* its stack: [stack_lo, stack_hi) */
 	uintptr_t		 stack_hi;
 	int			 used;		/* has served since it went idle */
 	int			 idle;		/* POLL_MS waits since it served */
-	int			 waits;		/* POLL_MS waits to accept, in a row */
 };
 
 static volatile sig_atomic_t	 stopping;
@@ -134,7 +134,8 @@ static void	(*tls_thread_stop)(void);
  * - the pages of its stack below the frame it waits in: a deep request (a
  *   TLS handshake, a big JSON body) leaves them touched, and private to the
  *   process, for the life of the thread otherwise.  Only the thread itself
- *   does this, and only below its own stack pointer, which nothing uses.
+ *   does this while it lives, and only below its own stack pointer, which
+ *   nothing uses (reap_threads() empties the whole stack once it ended).
  * Connections (WeChat clients, PostgreSQL) are the process's, not the
  * thread's, and stay.
  */
@@ -165,21 +166,37 @@ release_thread(struct worker *w)
  * fewer) and makes more as the load needs them, up to WXAUTH_THREADS: a
  * thread that accepts a connection starts another when it leaves fewer
  * than THREADS_SPARE waiting to accept (with nginx, threads holding a
- * kept connection wait on it, not to accept).  A thread beyond
- * THREADS_MIN that has waited RETIRE_WAITS * POLL_MS (10 s) to accept
- * ends, while THREADS_SPARE others still wait; the maintenance thread
- * joins it and gives its stack's pages back.  So the threads in flight
+ * kept connection wait on it, not to accept).  Threads end when they have
+ * been more than the load needed: every SURPLUS_MS (5 s) the maintenance
+ * thread takes the fewest threads that waited to accept at any moment of
+ * that window, and as many as that was above THREADS_SPARE end (never
+ * below THREADS_MIN), each as it next waits to accept or comes back to;
+ * the maintenance thread joins them and gives their stacks' pages back.
+ * (A thread's own idle time would not do: under load the threads take
+ * turns to accept, so each serves now and then however many are too
+ * many.)  So the threads in flight
  * follow the load: WeChat's round trip holds a thread for its length, and
  * at 50 ms a crowd of 256 logins needs 256 of them, where a worker at
- * rest costs only its THREADS_MIN threads' memory (about 13 KiB each).
- * Each slot maps its own stack once (glibc would keep the stack of an
- * ended thread in its cache with pages still in use).
+ * rest costs only its THREADS_MIN threads' memory (about 13 KiB each),
+ * and those holding a connection nginx keeps (until nginx closes it).
+ * Should a thread not be made when one accepts (no slot free until the
+ * next reap, or no memory), the maintenance thread makes it on its next
+ * tick: with nginx, threads holding kept connections never come back to
+ * accept, and without spare threads no new connection would be served.
+ * Each slot maps its own stack once: all of its pages go back after the
+ * join (glibc would keep an ended thread's stack in its cache, its top
+ * pages and 16 KiB below the last frame still in use).
+ *
+ * A thread's spare and retiring flags are written under pool_mu, and read
+ * unlocked only by the thread itself.
  */
 static pthread_mutex_t	 pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 pool_cv = PTHREAD_COND_INITIALIZER;	/* nlive */
 static struct worker	*ws;
 static long		 nslots, nlive, nspare;	/* guarded by pool_mu */
-static long		 threads_made;		/* ever; guarded by pool_mu */
+static long		 nretiring;		/* live, deciding to end; pool_mu */
+static long		 spare_low;		/* fewest spare this window; pool_mu */
+static long		 surplus;		/* yet to end; pool_mu */
 
 static void	*worker_main(void *);
 
@@ -231,9 +248,11 @@ spawn_thread(void)
 	}
 	w->state = SLOT_LIVE;
 	w->spare = 1;
-	w->used = w->idle = w->waits = 0;
+	w->used = w->idle = 0;
 	nlive++;
 	nspare++;
+	pthread_mutex_unlock(&pool_mu);
+	/* The slot is this caller's now (LIVE: nothing else touches it). */
 	if (slot_stack(w) == 0 && FCGX_InitRequest(&w->fr, 0, 0) == 0 &&
 	    pthread_attr_init(&ta) == 0) {
 		if (pthread_attr_setstack(&ta, (void *)w->stack_lo,
@@ -243,55 +262,110 @@ spawn_thread(void)
 		pthread_attr_destroy(&ta);
 	}
 	if (rc == -1) {
+		pthread_mutex_lock(&pool_mu);
 		w->state = SLOT_FREE;
 		w->spare = 0;
 		nlive--;
 		nspare--;
-	} else
-		threads_made++;
-	pthread_mutex_unlock(&pool_mu);
+		pthread_cond_signal(&pool_cv);
+		pthread_mutex_unlock(&pool_mu);
+	}
 	return rc;
 }
 
-/* w now waits to accept (spare), or has a connection (not). */
+static long
+live_threads(void)
+{
+	long	 n;
+
+	pthread_mutex_lock(&pool_mu);
+	n = nlive;
+	pthread_mutex_unlock(&pool_mu);
+	return n;
+}
+
+/* Make threads until THREADS_SPARE wait to accept (the maintenance thread). */
 static void
-set_spare(struct worker *w, int spare)
+spare_up(void)
 {
 	int	 more;
 
-	if (w->spare == spare)
-		return;
+	do {
+		pthread_mutex_lock(&pool_mu);
+		more = nspare < THREADS_SPARE && nlive < nslots && !stopping;
+		pthread_mutex_unlock(&pool_mu);
+	} while (more && spawn_thread() == 0);
+}
+
+/* w has accepted a connection: no longer spare; start one if too few are. */
+static void
+unspare(struct worker *w)
+{
+	int	 more;
+
 	pthread_mutex_lock(&pool_mu);
-	w->spare = spare;
-	nspare += spare ? 1 : -1;
-	more = !spare && nspare < THREADS_SPARE && nlive < nslots &&
-	    !stopping;
+	if (w->spare) {
+		w->spare = 0;
+		if (--nspare < spare_low)
+			spare_low = nspare;
+	}
+	more = nspare < THREADS_SPARE && nlive < nslots && !stopping;
 	pthread_mutex_unlock(&pool_mu);
 	if (more)
 		(void)spawn_thread();
 }
 
 /*
+ * w waits to accept (again): it is spare, or it ends (1) when the last
+ * window found threads to spare and enough others wait.
+ */
+static int
+spare_or_end(struct worker *w)
+{
+	int	 end = 0;
+
+	pthread_mutex_lock(&pool_mu);
+	if (surplus > 0 && nlive - nretiring > THREADS_MIN &&
+	    nspare - w->spare >= THREADS_SPARE) {
+		surplus--;
+		nspare -= w->spare;
+		w->spare = 0;
+		w->retiring = 1;
+		nretiring++;
+		end = 1;
+	} else if (!w->spare) {
+		w->spare = 1;
+		nspare++;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	return end;
+}
+
+/* A window has passed: how many threads were more than it needed. */
+static void
+count_surplus(void)
+{
+	long	 n;
+
+	pthread_mutex_lock(&pool_mu);
+	n = spare_low - THREADS_SPARE;
+	if (n > nlive - nretiring - THREADS_MIN)
+		n = nlive - nretiring - THREADS_MIN;
+	surplus = n > 0 ? n : 0;
+	spare_low = nspare;
+	pthread_mutex_unlock(&pool_mu);
+}
+
+/*
  * A POLL_MS wait to accept has passed with nothing to accept: give back
  * what the last busy spell left (release_thread), and say whether w
- * should end (1) -- long idle, beyond THREADS_MIN, others spare.
+ * should end (1).
  */
 static int
 idle_wait(struct worker *w)
 {
-	int	 retire = 0;
-
 	release_thread(w);
-	if (++w->waits < RETIRE_WAITS)
-		return 0;
-	pthread_mutex_lock(&pool_mu);
-	if (nlive > THREADS_MIN && nspare > THREADS_SPARE && w->spare) {
-		w->spare = 0;
-		nspare--;
-		retire = 1;
-	}
-	pthread_mutex_unlock(&pool_mu);
-	return retire;
+	return spare_or_end(w);
 }
 
 /*
@@ -403,7 +477,8 @@ accept_one(struct worker *w)
 		FCGX_Finish_r(&w->fr);
 		return -EINTR;
 	}
-	set_spare(w, 1);
+	if (spare_or_end(w))
+		return -ESRCH;
 	for (;;) {
 		if (stopping)
 			return -EINTR;
@@ -434,10 +509,8 @@ accept_one(struct worker *w)
 		}
 	}
 	pthread_mutex_unlock(&accept_mu);
-	if (rc >= 0) {
-		w->waits = 0;
-		set_spare(w, 0);
-	}
+	if (rc >= 0)
+		unspare(w);
 	return rc;
 }
 
@@ -471,7 +544,9 @@ worker_main(void *arg)
 	pthread_mutex_lock(&pool_mu);
 	if (w->spare)
 		nspare--;
-	w->spare = 0;
+	if (w->retiring)
+		nretiring--;
+	w->spare = w->retiring = 0;
 	w->state = SLOT_DEAD;
 	nlive--;
 	pthread_cond_signal(&pool_cv);
@@ -605,7 +680,7 @@ maint_main(void *arg)
 	const struct config	*cfg = arg;
 	struct timespec		 tick = { 0, 200 * 1000 * 1000 };
 	uint8_t			 r[2];
-	long			 wait = 0, n, since_trim = 0;
+	long			 wait = 0, n, since_trim = 0, since_surplus = 0;
 	unsigned long		 now_served, last_served = 0, trimmed_at = 0;
 	int			 idle;
 
@@ -621,6 +696,11 @@ maint_main(void *arg)
 		if (stopping)
 			break;
 		reap_threads();
+		spare_up();
+		if ((since_surplus += 200) >= SURPLUS_MS) {
+			since_surplus = 0;
+			count_surplus();
+		}
 		/*
 		 * Every second: the counts taken ahead of the database go to
 		 * it; WeChat clients left over from a burst of calls are
@@ -802,9 +882,16 @@ main(int argc, char *argv[])
 	if ((ws = calloc((size_t)cfg.threads, sizeof(*ws))) == NULL)
 		abort();
 	nslots = cfg.threads;
-	for (i = 0; i < cfg.threads && i < THREADS_MIN; i++)
-		if (spawn_thread() == -1) {
-			log_msg(LOG_ERROR, NULL, "cannot start thread %ld", i);
+	/*
+	 * The first threads may start others as they accept (unspare()), so
+	 * count the threads, not the calls: a call finding no slot left is
+	 * fine when those others took it.
+	 */
+	i = cfg.threads < THREADS_MIN ? cfg.threads : THREADS_MIN;
+	while (live_threads() < i)
+		if (spawn_thread() == -1 && live_threads() < i) {
+			log_msg(LOG_ERROR, NULL, "cannot start the worker's "
+			    "threads");
 			return 1;
 		}
 	pthread_attr_init(&ta);
