@@ -255,6 +255,17 @@ wx_pool_put(struct wx_pool *p, struct wx *wx)
 }
 
 size_t
+wx_pool_lent(struct wx_pool *p)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->made - p->nidle;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+size_t
 wx_pool_trim(struct wx_pool *p, long idle_ms)
 {
 	struct wx	*gone[64];

@@ -72,6 +72,8 @@ void		 wx_pool_put(struct wx_pool *, struct wx *);
  * of a burst of calls go back when the burst is over).  Returns how many.
  */
 size_t		 wx_pool_trim(struct wx_pool *, long idle_ms);
+/* Clients lent now: the calls to WeChat in flight. */
+size_t		 wx_pool_lent(struct wx_pool *);
 
 struct wx_session {
 	char	openid[WX_OPENID_MAX + 1];
