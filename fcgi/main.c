@@ -68,9 +68,7 @@
 #define THREADS_MIN	16		/* threads kept however idle the worker */
 #define THREADS_SPARE	2		/* threads kept waiting to accept */
 #define SURPLUS_MS	5000		/* window over which spare threads count */
-#ifndef BUSY_MAX
 #define BUSY_MAX	64		/* requests on our cores: no more accepted */
-#endif
 
 /* A thread's slot: its stack is the slot's, mapped once. */
 enum slot { SLOT_FREE, SLOT_LIVE, SLOT_DEAD, SLOT_JOINING };
@@ -177,8 +175,8 @@ release_thread(struct worker *w)
  * the maintenance thread joins them and gives their stacks' pages back.
  * (A thread's own idle time would not do: under load the threads take
  * turns to accept, so each serves now and then however many are too
- * many.)  So the threads in flight
- * follow the load: WeChat's round trip holds a thread for its length, and
+ * many.)  So the threads in flight follow the load: WeChat's round trip
+ * holds a thread for its length, and
  * at 50 ms a crowd of 256 logins needs 256 of them, where a worker at
  * rest costs only its THREADS_MIN threads' memory (about 13 KiB each),
  * and those holding a connection nginx keeps (until nginx closes it).
@@ -288,6 +286,13 @@ live_threads(void)
 	return n;
 }
 
+/* Whether to start a thread: too few spare, and room (pool_mu held). */
+static int
+need_spare(void)
+{
+	return nspare < THREADS_SPARE && nlive < nslots && !stopping;
+}
+
 /* Make threads until THREADS_SPARE wait to accept (the maintenance thread). */
 static void
 spare_up(void)
@@ -296,7 +301,7 @@ spare_up(void)
 
 	do {
 		pthread_mutex_lock(&pool_mu);
-		more = nspare < THREADS_SPARE && nlive < nslots && !stopping;
+		more = need_spare();
 		pthread_mutex_unlock(&pool_mu);
 	} while (more && spawn_thread() == 0);
 }
@@ -313,7 +318,7 @@ unspare(struct worker *w)
 		if (--nspare < spare_low)
 			spare_low = nspare;
 	}
-	more = nspare < THREADS_SPARE && nlive < nslots && !stopping;
+	more = need_spare();
 	pthread_mutex_unlock(&pool_mu);
 	if (more)
 		(void)spawn_thread();
@@ -415,8 +420,10 @@ reap_threads(void)
 static int
 too_busy(void)
 {
-	return __atomic_load_n(&nserving, __ATOMIC_RELAXED) -
-	    (long)wx_pool_lent(app.wxp) >= BUSY_MAX;
+	long	 n = __atomic_load_n(&nserving, __ATOMIC_RELAXED);
+
+	/* The WeChat pool's lock only when the count alone is over. */
+	return n >= BUSY_MAX && n - (long)wx_pool_lent(app.wxp) >= BUSY_MAX;
 }
 
 /*

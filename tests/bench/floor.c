@@ -17,7 +17,8 @@
  *				kept connections, shared TLS sessions): the
  *				code is exchanged and its openid is the user
  *
- * Threads as the worker has them (WXAUTH_THREADS, each with its own
+ * Threads as many as the worker may make (WXAUTH_THREADS, all started at
+ * once: the floor neither grows nor holds back; each with its own
  * FCGX_Request, accepting in turn; a connection the web server keeps needs
  * no accept), and PostgreSQL connections as the worker has them: a pool of
  * WXAUTH_DB_POOL per process, made as needed, shared by the threads.  Reads
@@ -39,6 +40,7 @@
 #include "wx.h"
 
 #define THREADS_MAX	1024
+#define THREADS_DEFAULT	256		/* WXAUTH_THREADS' default (lib/config.c) */
 
 enum mode { M_HELLO, M_SELECT1, M_LOGIN, M_LOGIN_WX };
 
@@ -215,8 +217,8 @@ main(int argc, char *argv[])
 	pthread_t	 t[THREADS_MAX];
 	const char	*m = getenv("FLOOR_MODE"), *n = getenv("WXAUTH_THREADS");
 	const char	*dp = getenv("WXAUTH_DB_POOL");
-	/* WXAUTH_THREADS' default, as in lib/config.c. */
-	long		 threads = n != NULL ? strtol(n, NULL, 10) : 256, i;
+	long		 threads = n != NULL ? strtol(n, NULL, 10) :
+			    THREADS_DEFAULT, i;
 
 	if (argc == 2 && strcmp(argv[1], "check-config") == 0)
 		return 0;
@@ -233,7 +235,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	if (threads < 1 || threads > THREADS_MAX)
-		threads = 256;
+		threads = THREADS_DEFAULT;
 	if (dp != NULL && (pg_max = strtol(dp, NULL, 10)) < 1)
 		pg_max = 1;
 	if (pg_max > THREADS_MAX)
