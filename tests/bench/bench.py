@@ -239,10 +239,20 @@ class Bench:
     # -- wrk ---------------------------------------------------------------
     def wrk(self, base, kind, path, conc=CONC, dur=DUR, users=1000):
         self.run_id += 1
+        # The authenticated cells send a session cookie; so do the GET
+        # floors (F1, F2: the floor of info and check_session), a cookie of
+        # the same length that they ignore, so that a floor's request is
+        # the same bytes through the web server and libfcgi as the
+        # endpoint's and the difference is the endpoint's own work.
+        if kind in ("get", "update", "phone") and path.startswith("/api/"):
+            tokens = self.tokens_file
+        elif kind == "get" and path == "/floor":
+            tokens = self.floor_tokens()
+        else:
+            tokens = ""
         env = dict(os.environ, BENCH_KIND=kind, BENCH_PATH=path, BENCH_RUN="%d%d" % (
             os.getpid(), self.run_id), BENCH_USERS=str(users),
-            BENCH_TOKENS=self.tokens_file if kind in ("get", "update", "phone") and
-            path.startswith("/api/") else "", BENCH_BODY=self.bodies_file)
+            BENCH_TOKENS=tokens, BENCH_BODY=self.bodies_file)
         threads = 2 if conc >= 2 else 1
         p = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conc, "-d%ds" % dur,
                             "--timeout", "10s", "-s", LUA, base], env=env,
@@ -254,6 +264,17 @@ class Bench:
         r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
         r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
         return r
+
+    def floor_tokens(self):
+        """A file of TOKENS random tokens shaped as wxauth's (43 base64url
+        characters), for the cookies of the GET floors."""
+        f = os.path.join(self.state, "floor-tokens.txt")
+        if not os.path.exists(f):
+            with open(f, "w") as out:
+                for _ in range(TOKENS):
+                    out.write(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+                              + "\n")
+        return f
 
     def cell(self, key, pool, base, kind, path, conc=CONC, dur=DUR, default=True, **kw):
         """One measured run, with the database and memory figures around it,
@@ -938,8 +959,10 @@ class Report:
         L.append("## The floor (same pool and web server settings)\n")
         L.append("| cell | what |\n|---|---|\n"
                  "| F0 | lighttpd serving a 50-byte JSON file |\n"
-                 "| F1 | FastCGI hello (tests/bench/floor.c) behind lighttpd |\n"
-                 "| F2 | F1 + one `SELECT 1` round trip |\n"
+                 "| F1 | FastCGI hello (tests/bench/floor.c) behind lighttpd; sent the "
+                 "session cookie an authenticated read sends, which it ignores |\n"
+                 "| F2 | F1 + one `SELECT 1` round trip (the floor of info and "
+                 "check_session: the same request, without their work) |\n"
                  "| F3b | F1 + the minimum login writes (upsert user, insert session) as one "
                  "statement |\n"
                  "| F4 | F3b after one jscode2session call with wxauth's own WeChat client |\n")

@@ -9,7 +9,9 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -67,6 +69,21 @@ def main():
         check(j2s("bench-t-2-alice").get("openid") == openid, "the same user again, another code")
         check(j2s("0a1b2c3d").get("errcode") == 40029, "an unknown code: 40029")
         check(j2s(None).get("errcode") == 41008, "no code: 41008")
+        # One write, one TLS record: a TLS socket's recv() returns one
+        # record's data at most, so a head written apart from its body
+        # would come without it.
+        port = int(open(pf).read().strip())
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET /sns/jscode2session?appid=wxapp0001&secret=sec0001"
+                        b"&js_code=bench-t-9-bob&grant_type=authorization_code HTTP/1.1\r\n"
+                        b"Host: 127.0.0.1\r\n\r\n")
+            got = tls.recv(65536)
+        head, _, body = got.partition(b"\r\n\r\n")
+        clen = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        check(clen is not None and len(body) == int(clen.group(1)) and b"openid" in body,
+              "a reply's head and body in one TLS record, as a server sends a small reply "
+              "(%r)" % got[-80:])
         check(j2s("bench-t-3-x", appid="wxother").get("errcode") == 40013, "wrong appid: 40013")
         check(j2s("bench-t-4-x", secret="nope").get("errcode") == 40125, "wrong secret: 40125")
         check(j2s("bench-t-5-x", grant="x").get("errcode") == 40002, "wrong grant_type: 40002")
